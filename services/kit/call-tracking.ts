@@ -1,0 +1,131 @@
+import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
+import type { Logger } from "./logger.js";
+
+/**
+ * Counts calls in flight, streams included until their last message, so a
+ * draining server knows when it may exit.
+ */
+export interface CallTracker {
+  readonly interceptor: Interceptor;
+  /** Calls currently running. */
+  active(): number;
+  /** Resolves once no call is running. */
+  idle(): Promise<void>;
+}
+
+/** Creates a tracker; its interceptor must be installed on the server. */
+export function createCallTracker(): CallTracker {
+  let active = 0;
+  let waiters: (() => void)[] = [];
+  const finished = () => {
+    active -= 1;
+    if (active === 0) {
+      for (const wake of waiters) wake();
+      waiters = [];
+    }
+  };
+  const interceptor: Interceptor = (next) => async (request) => {
+    active += 1;
+    const done = once(finished);
+    try {
+      const response = await next(request);
+      if (!response.stream) {
+        done();
+        return response;
+      }
+      return { ...response, message: guard(response.message, done, (e) => e) };
+    } catch (error) {
+      done();
+      throw error;
+    }
+  };
+  return {
+    interceptor,
+    active: () => active,
+    idle: () =>
+      active === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve)),
+  };
+}
+
+/**
+ * Logs every call with its code and duration, and turns unexpected errors
+ * into `internal error` for the client while the cause stays in the log.
+ */
+export function createCallLogging(logger: Logger): Interceptor {
+  return (next) => async (request) => {
+    const started = performance.now();
+    const method = `${request.service.typeName}/${request.method.name}`;
+    const log = (error?: unknown) => {
+      const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      if (error === undefined) {
+        logger.debug("rpc", { method, code: "ok", durationMs });
+        return;
+      }
+      const code = error instanceof ConnectError ? Code[error.code] : "Internal";
+      const level = error instanceof ConnectError ? "info" : "error";
+      logger[level]("rpc", {
+        method,
+        code,
+        durationMs,
+        error: error instanceof ConnectError ? error.rawMessage : error,
+      });
+    };
+    try {
+      const response = await next(request);
+      if (!response.stream) {
+        log();
+        return response;
+      }
+      const done = once(log);
+      const stream: StreamResponse = {
+        ...response,
+        message: guard(
+          response.message,
+          () => done(),
+          (error) => {
+            done(error);
+            return publicError(error);
+          },
+        ),
+      };
+      return stream;
+    } catch (error) {
+      log(error);
+      throw publicError(error);
+    }
+  };
+}
+
+/** Errors thrown on purpose pass as they are; anything else hides its internals. */
+function publicError(error: unknown): ConnectError {
+  if (error instanceof ConnectError) return error;
+  return new ConnectError("internal error", Code.Internal);
+}
+
+function once<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  let called = false;
+  return (...args) => {
+    if (called) return;
+    called = true;
+    fn(...args);
+  };
+}
+
+/**
+ * Wraps a response stream: `onEnd` runs once when it ends for any reason
+ * (completion, error or the consumer stopping early), and errors pass through
+ * `mapError`.
+ */
+async function* guard<T>(
+  source: AsyncIterable<T>,
+  onEnd: () => void,
+  mapError: (error: unknown) => unknown,
+): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (error) {
+    throw mapError(error);
+  } finally {
+    onEnd();
+  }
+}

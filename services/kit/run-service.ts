@@ -1,0 +1,70 @@
+import type { z } from "zod";
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger, type Logger } from "./logger.js";
+import {
+  createServiceServer,
+  type ServerSettings,
+  type ServiceRegistration,
+  type ServiceServerOptions,
+} from "./server.js";
+
+/** What a service builds from its config: its RPCs, and what to release on exit. */
+export interface ServiceParts {
+  services: ServiceRegistration[];
+  interceptors?: ServiceServerOptions["interceptors"];
+  wrapHandler?: ServiceServerOptions["wrapHandler"];
+  tls?: ServiceServerOptions["tls"];
+  /** Releases resources after the server has drained. */
+  close?: () => Promise<void> | void;
+}
+
+/** Options of {@link runService}. */
+export interface RunServiceOptions<S extends z.ZodObject> {
+  /** The service name: its config section and its log `service` field. */
+  name: string;
+  /** The section's schema; it must include {@link serverSettings}. */
+  schema: S;
+  build: (config: z.output<S>, logger: Logger) => Promise<ServiceParts>;
+}
+
+/**
+ * The whole life of a service process: load and validate config (a bad value
+ * stops the process with exit code 2 and a message naming the key), build the
+ * service, serve, and on SIGTERM or SIGINT drain and exit 0.
+ */
+export async function runService<S extends z.ZodObject>(options: RunServiceOptions<S>) {
+  let config: z.output<S>;
+  try {
+    config = loadConfig({ section: options.name, schema: options.schema });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${options.name}: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const settings = config as z.output<S> & ServerSettings;
+  const logger = createLogger({ level: settings.logLevel, fields: { service: options.name } });
+  process.on("uncaughtException", (error) => {
+    logger.error("uncaught exception", { error });
+    process.exit(1);
+  });
+  const parts = await options.build(config, logger);
+  const server = createServiceServer({
+    services: parts.services,
+    settings,
+    logger,
+    interceptors: parts.interceptors,
+    wrapHandler: parts.wrapHandler,
+    tls: parts.tls,
+  });
+  const stop = async (signal: string) => {
+    logger.info("signal", { signal });
+    await server.shutdown();
+    await parts.close?.();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+  await server.start();
+}

@@ -1,0 +1,160 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, Interceptor, ServiceImpl } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { z } from "zod";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { createCallLogging, createCallTracker } from "./call-tracking.js";
+import { createHealthRegistry, type HealthRegistry } from "./health.js";
+import type { Logger } from "./logger.js";
+import { createProtocolListener, type DualHandler } from "./protocol-listener.js";
+import { createReflectionService, createReflectionServiceV1alpha } from "./reflection.js";
+
+/** A service and its implementation, ready to be routed. Missing methods answer UNIMPLEMENTED. */
+export interface ServiceRegistration {
+  readonly service: DescService;
+  readonly register: (router: ConnectRouter) => void;
+}
+
+/** Pairs a generated service with its (possibly partial) implementation. */
+export function registration<T extends DescService>(
+  service: T,
+  impl: Partial<ServiceImpl<T>>,
+): ServiceRegistration {
+  return { service, register: (router) => router.service(service, impl) };
+}
+
+/**
+ * Settings every server has, embedded in each service's config section.
+ * Defaults are deliberate: connect's own message limit is ~4 GiB.
+ */
+export function serverSettings(defaultListen: string) {
+  return {
+    listen: z
+      .string()
+      .regex(/^[^\s:]+:\d{1,5}$/, "expected HOST:PORT, e.g. 127.0.0.1:8080")
+      .default(defaultListen),
+    logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** Largest single message, in or out. */
+    maxMessageBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(256 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
+    maxConcurrentStreams: z.number().int().min(1).max(10_000).default(256),
+    maxHeaderBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024)
+      .default(16 * 1024),
+    /** How long in-flight calls may take to finish after SIGTERM before they are cut. */
+    drainTimeoutMs: z.number().int().min(0).max(600_000).default(15_000),
+  };
+}
+
+/** The values of {@link serverSettings}. */
+export type ServerSettings = {
+  [K in keyof ReturnType<typeof serverSettings>]: z.output<ReturnType<typeof serverSettings>[K]>;
+};
+
+/** Options of {@link createServiceServer}. */
+export interface ServiceServerOptions {
+  services: ServiceRegistration[];
+  settings: ServerSettings;
+  logger: Logger;
+  /** Interceptors that run after call tracking and logging (auth, tracing, validation). */
+  interceptors?: Interceptor[];
+  /** Wraps the HTTP handler, e.g. for CORS or static files. */
+  wrapHandler?: (handler: DualHandler) => DualHandler;
+  tls?: { cert: string; key: string } | undefined;
+}
+
+/** A running (or ready to run) server. */
+export interface ServiceServer {
+  readonly health: HealthRegistry;
+  /** Binds `settings.listen`; resolves with the base URL (the real port when 0 was asked). */
+  start(): Promise<URL>;
+  /**
+   * Health turns NOT_SERVING, the port stops accepting, in-flight calls finish
+   * (streams included), then connections close; after `drainTimeoutMs` the rest
+   * is cut.
+   */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Builds the server every service runs: Connect, gRPC and gRPC-Web on one
+ * port (HTTP/2 and HTTP/1.1), gRPC health and reflection, explicit message
+ * limits, uncompressed responses (compressing Arrow and object bytes costs
+ * more than it saves), call logging and graceful drain.
+ */
+export function createServiceServer(options: ServiceServerOptions): ServiceServer {
+  const { settings, logger } = options;
+  const names = options.services.map((s) => s.service.typeName);
+  const descriptors = options.services.map((s) => s.service);
+  const health = createHealthRegistry(names);
+  const tracker = createCallTracker();
+  const shutdownController = new AbortController();
+  const handler = connectNodeAdapter({
+    routes(router) {
+      for (const service of options.services) service.register(router);
+      router.service(Health, health.service);
+      router.service(ServerReflection, createReflectionService([...descriptors, Health]));
+      router.service(
+        ServerReflectionV1alpha,
+        createReflectionServiceV1alpha([...descriptors, Health]),
+      );
+    },
+    readMaxBytes: settings.maxMessageBytes,
+    writeMaxBytes: settings.maxMessageBytes,
+    acceptCompression: [],
+    shutdownSignal: shutdownController.signal,
+    interceptors: [tracker.interceptor, createCallLogging(logger), ...(options.interceptors ?? [])],
+  }) as DualHandler;
+  const listener = createProtocolListener({
+    handler: options.wrapHandler ? options.wrapHandler(handler) : handler,
+    tls: options.tls,
+    maxConcurrentStreams: settings.maxConcurrentStreams,
+    maxHeaderBytes: settings.maxHeaderBytes,
+  });
+  let shuttingDown: Promise<void> | undefined;
+
+  return {
+    health,
+    async start() {
+      const separator = settings.listen.lastIndexOf(":");
+      const host = settings.listen.slice(0, separator);
+      const port = Number(settings.listen.slice(separator + 1));
+      const bound = await listener.listen(host, port);
+      const scheme = options.tls ? "https" : "http";
+      const url = new URL(
+        `${scheme}://${bound.host.includes(":") ? `[${bound.host}]` : bound.host}:${bound.port}`,
+      );
+      logger.info("listening", { url: url.origin, services: names });
+      return url;
+    },
+    shutdown() {
+      shuttingDown ??= (async () => {
+        logger.info("draining", { activeCalls: tracker.active() });
+        health.drain();
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), settings.drainTimeoutMs);
+        });
+        const drained = Promise.all([tracker.idle(), listener.close()]);
+        const outcome = await Promise.race([drained, timedOut]);
+        clearTimeout(timer);
+        if (outcome === "timeout") {
+          logger.warn("drain timed out; cutting calls", { activeCalls: tracker.active() });
+          shutdownController.abort();
+        }
+        listener.destroy();
+        logger.info("stopped");
+      })();
+      return shuttingDown;
+    },
+  };
+}
