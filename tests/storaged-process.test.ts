@@ -216,13 +216,19 @@ describe("storaged process lifecycle", () => {
           }
         }
         return putObject(client, key, slowly()).then(
-          (info) => acknowledged.set(key, info.sha256),
+          (info) => {
+            acknowledged.set(key, info.sha256);
+            return true;
+          },
           () => {
             interrupted += 1;
+            return false;
           },
         );
       });
-      await new Promise((resolve) => setTimeout(resolve, 40 + round * 25));
+      // Kill as soon as the first upload of the round is acknowledged, while
+      // the larger ones are still streaming.
+      await Promise.race(uploads);
       await storaged.kill();
       await Promise.all(uploads);
     }

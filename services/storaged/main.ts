@@ -1,6 +1,6 @@
+import { StorageService } from "../../gen/lakehouse/storage/v1/storage_pb.js";
 import { runService } from "../kit/run-service.js";
 import { registration } from "../kit/server.js";
-import { StorageService } from "../../gen/lakehouse/storage/v1/storage_pb.js";
 import { storagedConfigSchema } from "./config.js";
 import { openBackend } from "./open-backend.js";
 import { createStorageService } from "./storage-service.js";
@@ -12,7 +12,12 @@ await runService({
     const backend = await openBackend(config);
     logger.info("backend ready", { backend: config.backend });
     return {
-      services: [registration(StorageService, createStorageService(backend, { maxUploadBytes: config.maxUploadBytes }))],
+      services: [
+        registration(
+          StorageService,
+          createStorageService(backend, { maxUploadBytes: config.maxUploadBytes }),
+        ),
+      ],
       close: () => backend.close(),
     };
   },
