@@ -1,0 +1,132 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StorageClient } from "../storaged/client.js";
+import { putObject } from "../storaged/client.js";
+import { type CommitDeps, commitChange, prepareAddedFiles } from "./commit.js";
+import type { DatasetRecord } from "./manifest.js";
+import { createManifestStore } from "./manifest-store.js";
+import { type CatalogFixture, startCatalogFixture } from "./testing/catalog-fixture.js";
+
+let fx: CatalogFixture;
+let parquet: Uint8Array;
+
+beforeAll(async () => {
+  fx = await startCatalogFixture();
+  const path = `${fx.workDirectory}/one.parquet`;
+  await fx.duckdb.withConnection((c) =>
+    c.run(`COPY (SELECT 1::BIGINT AS v) TO '${path}' (FORMAT parquet)`),
+  );
+  parquet = new Uint8Array(await (await import("node:fs/promises")).readFile(path));
+});
+
+afterAll(async () => {
+  await fx.close();
+});
+
+/** The real storage client, counting GetObject calls per key. */
+function countingStorage(counts: Map<string, number>): StorageClient {
+  return new Proxy(fx.storage, {
+    get(target, property, receiver) {
+      if (property === "getObject") {
+        return (request: { key: string }, options?: object) => {
+          counts.set(request.key, (counts.get(request.key) ?? 0) + 1);
+          return target.getObject(request, options);
+        };
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
+}
+
+function depsWith(storage: StorageClient): CommitDeps {
+  return {
+    storage,
+    store: createManifestStore(storage),
+    duckdb: async () => fx.duckdb,
+    workDirectory: fx.workDirectory,
+    now: () => new Date(),
+    maxCommitAttempts: 100,
+  };
+}
+
+let datasets = 0;
+async function newDataset(deps: CommitDeps): Promise<DatasetRecord> {
+  const record = {
+    name: `c_${++datasets}`,
+    id: crypto.randomUUID(),
+    description: "",
+    createTime: new Date(),
+  };
+  await deps.store.createDataset(record);
+  return record;
+}
+
+const change = (
+  dataset: DatasetRecord,
+  added: Awaited<ReturnType<typeof prepareAddedFiles>>,
+  key = "",
+) => ({
+  dataset,
+  added,
+  removeKeys: [],
+  replaceAll: false,
+  expectedParentVersion: 0n,
+  idempotencyKey: key,
+  keySearchedUpTo: 0n,
+  message: "",
+  author: "anonymous",
+});
+
+describe("commitChange", () => {
+  it("reads each added file once per commit, however many races it loses", async () => {
+    const counts = new Map<string, number>();
+    const deps = depsWith(countingStorage(counts));
+    const dataset = await newDataset(deps);
+    const keys = Array.from({ length: 6 }, (_, i) => `uploads/once/${i}.parquet`);
+    for (const key of keys) await putObject(fx.storage, key, parquet);
+    const outcomes = await Promise.all(
+      keys.map(async (key) =>
+        commitChange(deps, change(dataset, await prepareAddedFiles(deps, dataset.name, [key]))),
+      ),
+    );
+    expect(outcomes.map((o) => o.stored.snapshot.version).sort()).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
+    for (const key of keys) expect(counts.get(key)).toBe(1);
+  });
+
+  it("commits racing repeats of one idempotency key once and replays the rest", async () => {
+    const deps = depsWith(fx.storage);
+    const dataset = await newDataset(deps);
+    const keys = Array.from({ length: 4 }, (_, i) => `uploads/same-key/${i}.parquet`);
+    for (const key of keys) await putObject(fx.storage, key, parquet);
+    const prepared = await Promise.all(
+      keys.map((key) => prepareAddedFiles(deps, dataset.name, [key])),
+    );
+    const outcomes = await Promise.all(
+      prepared.map((added) => commitChange(deps, change(dataset, added, "once"))),
+    );
+    expect(outcomes.filter((o) => !o.replayed)).toHaveLength(1);
+    expect(new Set(outcomes.map((o) => o.stored.snapshot.version))).toEqual(new Set([1n]));
+    expect(await deps.store.latestVersion(dataset)).toBe(1n);
+  });
+
+  it("gives up with ABORTED TOO_MUCH_CONTENTION after its attempts are spent", async () => {
+    const deps = { ...depsWith(fx.storage), maxCommitAttempts: 1 };
+    const dataset = await newDataset(deps);
+    const keys = Array.from({ length: 4 }, (_, i) => `uploads/contended/${i}.parquet`);
+    for (const key of keys) await putObject(fx.storage, key, parquet);
+    const prepared = await Promise.all(
+      keys.map((key) => prepareAddedFiles(deps, dataset.name, [key])),
+    );
+    const results = await Promise.allSettled(
+      prepared.map((added) => commitChange(deps, change(dataset, added))),
+    );
+    const failures = results.flatMap((r) =>
+      r.status === "rejected" ? [ConnectError.from(r.reason)] : [],
+    );
+    const committed = results.length - failures.length;
+    expect(committed).toBeGreaterThanOrEqual(1);
+    expect(failures.length).toBeGreaterThanOrEqual(1);
+    expect(failures.every((f) => f.code === Code.Aborted)).toBe(true);
+    expect(await deps.store.latestVersion(dataset)).toBe(BigInt(committed));
+  });
+});

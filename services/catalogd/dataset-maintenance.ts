@@ -1,0 +1,94 @@
+import { Code } from "@connectrpc/connect";
+import { serviceError } from "../kit/errors.js";
+import { hasCode } from "./error-code.js";
+import type { DatasetRecord, StoredSnapshot } from "./manifest.js";
+import { type CleanupDeps, deleteUnreferencedFiles } from "./unreferenced-files.js";
+
+/**
+ * Deletes a dataset: its record first (from that moment the name is free and the
+ * dataset gone for every reader), then its manifests, hint and markers, then the data
+ * files only it referenced. A manifest that cannot be read is deleted all the same;
+ * its files then stay (see deleteUnreferencedFiles for why leaking beats guessing).
+ */
+export async function deleteDataset(deps: CleanupDeps, dataset: DatasetRecord): Promise<void> {
+  const referenced = new Set<string>();
+  for (const version of await deps.store.listVersions(dataset)) {
+    const stored = await readIfReadable(deps, dataset, version);
+    for (const file of stored?.snapshot.files ?? []) referenced.add(file.key);
+  }
+  await deps.store.deleteDataset(dataset.name);
+  await deps.store.deleteCatalogObjects(dataset);
+  await deleteUnreferencedFiles(deps, dataset, referenced);
+}
+
+async function readIfReadable(
+  deps: CleanupDeps,
+  dataset: DatasetRecord,
+  version: bigint,
+): Promise<StoredSnapshot | undefined> {
+  try {
+    return await deps.store.readSnapshot(dataset, version);
+  } catch (error) {
+    if (hasCode(error, Code.NotFound) || hasCode(error, Code.DataLoss)) return undefined;
+    throw error;
+  }
+}
+
+/** What ExpireSnapshots reports. */
+export interface ExpiryResult {
+  readonly expiredVersions: bigint[];
+  readonly deletedFiles: number;
+}
+
+/**
+ * Expires all but the `keepLast` newest snapshots: deletes their manifests oldest first
+ * (so the versions left stay one gap-free range, which finding the latest relies on)
+ * and their idempotency markers, then the files no remaining snapshot references,
+ * including any committed meanwhile.
+ *
+ * @throws INVALID_ARGUMENT (INVALID_KEEP_LAST) when `keepLast` is below 1; DATA_LOSS when
+ *   a manifest involved is corrupt (nothing is expired then).
+ */
+export async function expireSnapshots(
+  deps: CleanupDeps,
+  dataset: DatasetRecord,
+  keepLast: bigint,
+): Promise<ExpiryResult> {
+  if (keepLast < 1n) {
+    throw serviceError(Code.InvalidArgument, "INVALID_KEEP_LAST", "keep_last must be at least 1");
+  }
+  const versions = await deps.store.listVersions(dataset);
+  const cut = Math.max(0, versions.length - Number(keepLast > 1_000_000n ? 1_000_000n : keepLast));
+  const expired = versions.slice(0, cut);
+  if (expired.length === 0) return { expiredVersions: [], deletedFiles: 0 };
+  const kept = versions.slice(cut);
+  const expiredSnapshots = await Promise.all(
+    expired.map((v) => deps.store.readSnapshot(dataset, v)),
+  );
+  const keptKeys = new Set<string>();
+  const collectKept = async (from: bigint[]) => {
+    for (const version of from) {
+      const stored = await deps.store.readSnapshot(dataset, version);
+      for (const file of stored.snapshot.files) keptKeys.add(file.key);
+    }
+  };
+  await collectKept(kept);
+  for (const stored of expiredSnapshots) {
+    await deps.store.deleteSnapshot(dataset, stored.snapshot.version);
+    if (stored.idempotencyKey !== "") {
+      await deps.store.deleteIdempotencyMarker(dataset, stored.idempotencyKey);
+    }
+  }
+  // Snapshots committed while this ran may reference files again.
+  const newest = await deps.store.latestVersion(dataset);
+  const lastKept = kept[kept.length - 1] ?? 0n;
+  const newer: bigint[] = [];
+  for (let v = lastKept + 1n; v <= newest; v++) newer.push(v);
+  await collectKept(newer);
+  const candidates = new Set<string>();
+  for (const stored of expiredSnapshots) {
+    for (const file of stored.snapshot.files) if (!keptKeys.has(file.key)) candidates.add(file.key);
+  }
+  const deletedFiles = await deleteUnreferencedFiles(deps, dataset, candidates);
+  return { expiredVersions: expired, deletedFiles };
+}

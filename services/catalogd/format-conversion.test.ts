@@ -1,0 +1,243 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  Field as ArrowField,
+  Bool,
+  type DataType,
+  DateDay,
+  Decimal,
+  Float32,
+  Float64,
+  Int8,
+  Int16,
+  Int32,
+  Int64,
+  List,
+  makeData,
+  Table,
+  TimestampMicrosecond,
+  TimestampMillisecond,
+  TimestampNanosecond,
+  tableToIPC,
+  Uint32,
+  Utf8,
+  Vector,
+  vectorFromArray,
+} from "apache-arrow";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
+import { errorReason } from "../kit/errors.js";
+import { type CatalogDuckDB, openCatalogDuckDB } from "./catalog-duckdb.js";
+import { type ConvertibleFormat, convertToParquet } from "./format-conversion.js";
+
+let workDirectory: string;
+let db: CatalogDuckDB;
+let counter = 0;
+
+beforeAll(async () => {
+  workDirectory = await mkdtemp(join(tmpdir(), "catalogd-convert-"));
+  db = await openCatalogDuckDB({ workDirectory });
+});
+
+afterAll(async () => {
+  db.close();
+  await rm(workDirectory, { recursive: true, force: true });
+});
+
+/** Writes `body`, converts it and returns the Parquet file's column types and rows as text. */
+async function convert(format: ConvertibleFormat, body: string | Uint8Array) {
+  const source = join(workDirectory, `source-${++counter}`);
+  const target = join(workDirectory, `target-${counter}.parquet`);
+  await writeFile(source, body);
+  await convertToParquet(db, format, source, target);
+  return db.withConnection(async (c) => {
+    const described = await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${target}')`);
+    const rows = await c.runAndReadAll(`SELECT COLUMNS(*)::VARCHAR FROM read_parquet('${target}')`);
+    return {
+      types: described.getRowObjectsJS().map((r) => `${r.column_name} ${r.column_type}`),
+      rows: rows.getRows(),
+    };
+  });
+}
+
+async function conversionError(format: ConvertibleFormat, body: string | Uint8Array) {
+  return convert(format, body).then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
+}
+
+/** A column of `type` from raw values plus validity (true = present). */
+function column(type: DataType, values: ArrayLike<unknown>, valid: boolean[]): Vector {
+  const nullBitmap = new Uint8Array(Math.ceil(valid.length / 8));
+  valid.forEach((v, i) => {
+    if (v) nullBitmap[i >> 3]! |= 1 << (i & 7);
+  });
+  return new Vector([
+    makeData({
+      type,
+      length: valid.length,
+      nullCount: valid.filter((v) => !v).length,
+      nullBitmap,
+      data: values,
+    } as never),
+  ]);
+}
+
+function typedArrowTable(): Table {
+  const valid = [true, false, true];
+  return new Table({
+    i8: column(new Int8(), Int8Array.from([-8, 0, 8]), valid),
+    i16: column(new Int16(), Int16Array.from([-16, 0, 16]), valid),
+    i32: column(new Int32(), Int32Array.from([-32, 0, 32]), valid),
+    i64: column(new Int64(), BigInt64Array.from([-(2n ** 62n), 0n, 2n ** 62n]), valid),
+    u32: column(new Uint32(), Uint32Array.from([0, 0, 4_000_000_000]), valid),
+    f32: column(new Float32(), Float32Array.from([1.5, 0, -2.25]), valid),
+    f64: column(new Float64(), Float64Array.from([0.1, 0, 1e300]), valid),
+    flag: column(new Bool(), Uint8Array.from([0b101]), valid),
+    text: vectorFromArray(["héllo", null, "wörld"], new Utf8()),
+    dict: vectorFromArray(["a", null, "b"]),
+    day: column(new DateDay(), Int32Array.from([0, 0, 19723]), valid),
+    ts_us: column(
+      new TimestampMicrosecond(),
+      BigInt64Array.from([1_700_000_000_123_456n, 0n, 0n]),
+      valid,
+    ),
+    ts_ns: column(
+      new TimestampNanosecond(),
+      BigInt64Array.from([1n, 0n, 1_700_000_000_123_456_789n]),
+      valid,
+    ),
+    ts_tz: column(
+      new TimestampMillisecond("UTC"),
+      BigInt64Array.from([1_700_000_000_123n, 0n, 0n]),
+      valid,
+    ),
+    amount: column(
+      new Decimal(2, 10, 128),
+      // 123.45 and -0.01 as 128-bit little-endian words
+      Uint32Array.from([
+        12345, 0, 0, 0, 0, 0, 0, 0, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+      ]),
+      valid,
+    ),
+  });
+}
+
+const expectedTypes = [
+  "i8 TINYINT",
+  "i16 SMALLINT",
+  "i32 INTEGER",
+  "i64 BIGINT",
+  "u32 UINTEGER",
+  "f32 FLOAT",
+  "f64 DOUBLE",
+  "flag BOOLEAN",
+  "text VARCHAR",
+  "dict VARCHAR",
+  "day DATE",
+  "ts_us TIMESTAMP",
+  "ts_ns TIMESTAMP_NS",
+  "ts_tz TIMESTAMP WITH TIME ZONE",
+  "amount DECIMAL(10,2)",
+];
+
+const expectedRows = [
+  [
+    "-8",
+    "-16",
+    "-32",
+    "-4611686018427387904",
+    "0",
+    "1.5",
+    "0.1",
+    "true",
+    "héllo",
+    "a",
+    "1970-01-01",
+    "2023-11-14 22:13:20.123456",
+    "1970-01-01 00:00:00.000000001",
+    "2023-11-14 22:13:20.123+00",
+    "123.45",
+  ],
+  Array(15).fill(null),
+  [
+    "8",
+    "16",
+    "32",
+    "4611686018427387904",
+    "4000000000",
+    "-2.25",
+    "1e+300",
+    "true",
+    "wörld",
+    "b",
+    "2024-01-01",
+    "1970-01-01 00:00:00",
+    "2023-11-14 22:13:20.123456789",
+    "1970-01-01 00:00:00+00",
+    "-0.01",
+  ],
+];
+
+describe("convertToParquet", () => {
+  it("converts CSV with a header row, detecting types", async () => {
+    const result = await convert(SourceFormat.CSV, "id,name,score\n1,ann,1.5\n2,bob,\n");
+    expect(result.types).toEqual(["id BIGINT", "name VARCHAR", "score DOUBLE"]);
+    expect(result.rows).toEqual([
+      ["1", "ann", "1.5"],
+      ["2", "bob", null],
+    ]);
+  });
+
+  it("converts a JSON array of objects and newline-delimited JSON alike", async () => {
+    const array = await convert(SourceFormat.JSON, '[{"a": 1, "b": "x"}, {"a": 2, "b": null}]');
+    const lines = await convert(SourceFormat.JSON, '{"a": 1, "b": "x"}\n{"a": 2, "b": null}\n');
+    expect(array.types).toEqual(["a BIGINT", "b VARCHAR"]);
+    expect(array.rows).toEqual([
+      ["1", "x"],
+      ["2", null],
+    ]);
+    expect(lines).toEqual(array);
+  });
+
+  it("converts an Arrow IPC file with every supported type and NULLs exactly", async () => {
+    const result = await convert(SourceFormat.ARROW_IPC, tableToIPC(typedArrowTable(), "file"));
+    expect(result.types).toEqual(expectedTypes);
+    expect(result.rows).toEqual(expectedRows);
+  });
+
+  it("converts an Arrow IPC stream the same as the file", async () => {
+    const result = await convert(SourceFormat.ARROW_IPC, tableToIPC(typedArrowTable(), "stream"));
+    expect(result.types).toEqual(expectedTypes);
+    expect(result.rows).toEqual(expectedRows);
+  });
+
+  it("refuses an Arrow column type it does not support with UNSUPPORTED_ARROW_TYPE", async () => {
+    const list = vectorFromArray(
+      [[1, 2], [3]],
+      new List(new ArrowField("item", new Int32(), true)),
+    );
+    const error = await conversionError(
+      SourceFormat.ARROW_IPC,
+      tableToIPC(new Table({ list }), "stream"),
+    );
+    expect(error?.code).toBe(Code.InvalidArgument);
+    expect(errorReason(error)).toBe("UNSUPPORTED_ARROW_TYPE");
+  });
+
+  it("reports unreadable input as INVALID_ARGUMENT reason UNREADABLE_SOURCE", async () => {
+    for (const [format, body] of [
+      [SourceFormat.JSON, "{not json at all"],
+      [SourceFormat.ARROW_IPC, "definitely not arrow"],
+      [SourceFormat.CSV, Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x80, 0x81])],
+    ] as const) {
+      const error = await conversionError(format, body);
+      expect(error?.code, SourceFormat[format]).toBe(Code.InvalidArgument);
+      expect(errorReason(error), SourceFormat[format]).toBe("UNREADABLE_SOURCE");
+      expect(error?.rawMessage.length).toBeGreaterThan(30);
+    }
+  });
+});

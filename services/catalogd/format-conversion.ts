@@ -1,0 +1,60 @@
+import { randomUUID } from "node:crypto";
+import { ConnectError } from "@connectrpc/connect";
+import { SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
+import { importArrowIpc } from "./arrow-ipc-import.js";
+import { type CatalogDuckDB, duckdbError, sqlString } from "./catalog-duckdb.js";
+import type { ConcreteSourceFormat } from "./source-format.js";
+
+/** The text and Arrow formats that are converted; Parquet is registered as is. */
+export type ConvertibleFormat = Exclude<ConcreteSourceFormat, SourceFormat.PARQUET>;
+
+/**
+ * Converts a local CSV (header row, types detected by DuckDB), JSON (array of objects or
+ * newline-delimited) or Arrow IPC (file or stream) file into a Parquet file at
+ * `targetPath`, so every data file of a dataset is Parquet with a readable footer.
+ *
+ * @throws ConnectError INVALID_ARGUMENT, reason UNREADABLE_SOURCE (with the reader's
+ *   message) when the file cannot be read in that format, or UNSUPPORTED_ARROW_TYPE.
+ */
+export async function convertToParquet(
+  db: CatalogDuckDB,
+  format: ConvertibleFormat,
+  sourcePath: string,
+  targetPath: string,
+): Promise<void> {
+  const target = sqlString(targetPath);
+  const source = sqlString(sourcePath);
+  await db.withConnection(async (connection) => {
+    try {
+      switch (format) {
+        case SourceFormat.CSV:
+          await connection.run(
+            `COPY (SELECT * FROM read_csv(${source}, header = true, auto_detect = true)) TO ${target} (FORMAT parquet)`,
+          );
+          return;
+        case SourceFormat.JSON:
+          await connection.run(
+            `COPY (SELECT * FROM read_json_auto(${source})) TO ${target} (FORMAT parquet)`,
+          );
+          return;
+        case SourceFormat.ARROW_IPC: {
+          const table = `arrow_import_${randomUUID().replaceAll("-", "")}`;
+          try {
+            await importArrowIpc(connection, sourcePath, table);
+            await connection.run(`COPY ${table} TO ${target} (FORMAT parquet)`);
+          } finally {
+            await connection.run(`DROP TABLE IF EXISTS ${table}`);
+          }
+          return;
+        }
+      }
+    } catch (error) {
+      if (error instanceof ConnectError) throw error;
+      throw duckdbError(
+        error,
+        "UNREADABLE_SOURCE",
+        `the object cannot be read as ${SourceFormat[format]}`,
+      );
+    }
+  });
+}
