@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages the tests use: Python gRPC (a second gRPC implementation) and
-# Chromium (the console in a real browser). Skips what is already installed.
+# Debian packages the tests use: Python gRPC (a second gRPC implementation, with
+# protoc and its Python plugin to generate stubs from proto/). Skips what is installed.
 set -euo pipefail
-packages=(python3-grpcio python3-grpc-tools protobuf-compiler chromium)
+packages=(python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

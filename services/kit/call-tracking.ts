@@ -68,6 +68,9 @@ export function createCallLogging(logger: Logger): Interceptor {
         code,
         durationMs,
         error: error instanceof ConnectError ? error.rawMessage : error,
+        ...(error instanceof ConnectError && error.cause !== undefined
+          ? { cause: error.cause }
+          : {}),
       });
     };
     try {

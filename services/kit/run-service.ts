@@ -37,11 +37,7 @@ export async function runService<S extends z.ZodObject>(options: RunServiceOptio
   try {
     config = loadConfig({ section: options.name, schema: options.schema });
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${options.name}: ${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
+    exitOnConfigError(options.name, error);
   }
   const settings = config as z.output<S> & ServerSettings;
   const logger = createLogger({ level: settings.logLevel, fields: { service: options.name } });
@@ -49,7 +45,9 @@ export async function runService<S extends z.ZodObject>(options: RunServiceOptio
     logger.error("uncaught exception", { error });
     process.exit(1);
   });
-  const parts = await options.build(config, logger);
+  const parts = await options
+    .build(config, logger)
+    .catch((error: unknown) => exitOnConfigError(options.name, error));
   const server = createServiceServer({
     services: parts.services,
     settings,
@@ -67,4 +65,13 @@ export async function runService<S extends z.ZodObject>(options: RunServiceOptio
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
   await server.start();
+}
+
+/** A ConfigError stops the process with its message and exit code 2; anything else is rethrown. */
+function exitOnConfigError(name: string, error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${name}: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
 }

@@ -60,6 +60,20 @@ export type ServerSettings = {
   [K in keyof ReturnType<typeof serverSettings>]: z.output<ReturnType<typeof serverSettings>[K]>;
 };
 
+/** How long idle connections may stay open once every call has finished draining. */
+const connectionGraceMs = 1_000;
+
+/** Waits for `work` at most `ms`; resolves true when the time ran out first. */
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<true>((resolve) => {
+    timer = setTimeout(() => resolve(true), ms);
+  });
+  const outcome = await Promise.race([work.then(() => false as const), timeout]);
+  clearTimeout(timer);
+  return outcome;
+}
+
 /** Options of {@link createServiceServer}. */
 export interface ServiceServerOptions {
   services: ServiceRegistration[];
@@ -140,17 +154,15 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       shuttingDown ??= (async () => {
         logger.info("draining", { activeCalls: tracker.active() });
         health.drain();
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<"timeout">((resolve) => {
-          timer = setTimeout(() => resolve("timeout"), settings.drainTimeoutMs);
-        });
-        const drained = Promise.all([tracker.idle(), listener.close()]);
-        const outcome = await Promise.race([drained, timedOut]);
-        clearTimeout(timer);
-        if (outcome === "timeout") {
+        const closing = listener.close();
+        const cut = await settleWithin(tracker.idle(), settings.drainTimeoutMs);
+        if (cut) {
           logger.warn("drain timed out; cutting calls", { activeCalls: tracker.active() });
           shutdownController.abort();
         }
+        // Once no call runs, clients get a moment to hang up by themselves;
+        // connections still open after that (a client that never closes) are cut.
+        if (!cut) await settleWithin(closing, connectionGraceMs);
         listener.destroy();
         logger.info("stopped");
       })();
