@@ -1,0 +1,69 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { type Table, tableFromIPC } from "apache-arrow";
+import { CatalogService } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
+import {
+  type ExecuteQueryRequestSchema,
+  type QueryHeader,
+  QueryService,
+  type QuerySummary,
+} from "../../gen/lakehouse/query/v1/query_pb.js";
+import { StorageService } from "../../gen/lakehouse/storage/v1/storage_pb.js";
+import { createInternalTransport } from "../../services/kit/internal-transport.js";
+
+const run = promisify(execFile);
+
+/** connect-node gRPC clients of the four public services, through one base URL. */
+export function gatewayClients(url: URL) {
+  const transport = createInternalTransport(url.origin, { maxMessageBytes: 64 << 20 });
+  return {
+    storage: createClient(StorageService, transport),
+    catalog: createClient(CatalogService, transport),
+    query: createClient(QueryService, transport),
+  };
+}
+
+/** A query result read whole from the stream. */
+export interface QueryAnswer {
+  header: QueryHeader;
+  summary: QuerySummary;
+  jsonRows: string[];
+  /** The concatenated `arrow_ipc` fields: a complete Arrow IPC stream. */
+  ipc: Uint8Array;
+  table(): Table;
+}
+
+/** Runs ExecuteQuery and collects every message. */
+export async function collectQuery(
+  client: ReturnType<typeof gatewayClients>["query"],
+  request: MessageInitShape<typeof ExecuteQueryRequestSchema>,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<QueryAnswer> {
+  let header: QueryHeader | undefined;
+  let summary: QuerySummary | undefined;
+  const parts: Uint8Array[] = [];
+  const jsonRows: string[] = [];
+  for await (const response of client.executeQuery(request, options)) {
+    const payload = response.payload;
+    if (payload.case === undefined) continue;
+    parts.push(payload.value.arrowIpc);
+    if (payload.case === "header") header = payload.value;
+    if (payload.case === "batch") jsonRows.push(...payload.value.jsonRows);
+    if (payload.case === "summary") summary = payload.value;
+  }
+  if (!header || !summary) throw new Error("stream ended without header or summary");
+  const ipc = Buffer.concat(parts);
+  return { header, summary, jsonRows, ipc, table: () => tableFromIPC(ipc) };
+}
+
+/** `buf curl` against a server's reflection, returning its stdout. */
+export async function bufCurl(args: string[]): Promise<string> {
+  const { stdout } = await run(
+    "npx",
+    ["buf", "curl", "--protocol", "grpc", "--http2-prior-knowledge", ...args],
+    { maxBuffer: 256 << 20 },
+  );
+  return stdout;
+}
