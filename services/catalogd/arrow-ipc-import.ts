@@ -21,7 +21,7 @@ import {
   Vector,
 } from "apache-arrow";
 import { serviceError } from "../kit/errors.js";
-import { sqlIdentifier } from "./catalog-duckdb.js";
+import { sqlIdentifier } from "../kit/sql-text.js";
 
 /** How one Arrow column becomes one DuckDB column. */
 interface ColumnImport {

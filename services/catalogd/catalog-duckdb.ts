@@ -1,6 +1,7 @@
 import { Code, type ConnectError } from "@connectrpc/connect";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { serviceError } from "../kit/errors.js";
+import { sqlString } from "../kit/sql-text.js";
 
 /** Settings of catalogd's private DuckDB instance. */
 export interface CatalogDuckDBOptions {
@@ -60,16 +61,6 @@ export async function openCatalogDuckDB(options: CatalogDuckDBOptions): Promise<
       instance.closeSync();
     },
   };
-}
-
-/** Quotes a string as a SQL literal: paths and names are never spliced in raw. */
-export function sqlString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
-/** Quotes a SQL identifier (column or table name). */
-export function sqlIdentifier(value: string): string {
-  return `"${value.replaceAll('"', '""')}"`;
 }
 
 /**

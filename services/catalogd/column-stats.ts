@@ -5,7 +5,7 @@ import {
   ColumnStatsSchema,
   type Field,
 } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
-import { sqlString } from "./catalog-duckdb.js";
+import { sqlString } from "../kit/sql-text.js";
 
 /**
  * Types whose min/max catalogd records. They have a total order DuckDB renders as text

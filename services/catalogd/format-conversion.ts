@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { ConnectError } from "@connectrpc/connect";
 import { SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
+import { sqlString } from "../kit/sql-text.js";
 import { importArrowIpc } from "./arrow-ipc-import.js";
-import { type CatalogDuckDB, duckdbError, sqlString } from "./catalog-duckdb.js";
+import { type CatalogDuckDB, duckdbError } from "./catalog-duckdb.js";
 import type { ConcreteSourceFormat } from "./source-format.js";
 
 /** The text and Arrow formats that are converted; Parquet is registered as is. */

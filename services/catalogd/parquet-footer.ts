@@ -18,7 +18,8 @@ import {
   SchemaSchema,
 } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { serviceError } from "../kit/errors.js";
-import { type CatalogDuckDB, duckdbError, sqlString } from "./catalog-duckdb.js";
+import { sqlString } from "../kit/sql-text.js";
+import { type CatalogDuckDB, duckdbError } from "./catalog-duckdb.js";
 import { mergeColumnStats, type StatsPart } from "./column-stats.js";
 
 /** What catalogd learns about a Parquet file from its footer alone. */

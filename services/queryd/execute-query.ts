@@ -1,0 +1,215 @@
+import { randomUUID } from "node:crypto";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { type Duration, DurationSchema } from "@bufbuild/protobuf/wkt";
+import { Code, type HandlerContext } from "@connectrpc/connect";
+import type { DuckDBPreparedStatement } from "@duckdb/node-api";
+import {
+  type ExecuteQueryRequest,
+  type ExecuteQueryResponse,
+  ExecuteQueryResponseSchema,
+  LimitBehavior,
+  ResultFormat,
+} from "../../gen/lakehouse/query/v1/query_pb.js";
+import { serviceError } from "../kit/errors.js";
+import type { Logger } from "../kit/logger.js";
+import { duckdbCall, interruption } from "./duckdb-errors.js";
+import { bindParameters } from "./query-parameters.js";
+import { type QueryResolutionDeps, resolveQuery } from "./query-resolution.js";
+import { openQuerySession } from "./query-session.js";
+import { resultColumns } from "./result-columns.js";
+import { createResultEncoding, type EncodedBatch } from "./result-encoding.js";
+
+/** Result limits from config. */
+export interface ResultLimits {
+  /** Rows one result may have; a request may ask for fewer. */
+  readonly maxResultRows: number;
+  /** Encoded bytes one result may have. */
+  readonly maxResultBytes: number;
+  /** Rows per batch message. */
+  readonly batchRows: number;
+}
+
+/** What ExecuteQuery needs. */
+export interface ExecuteQueryDeps extends QueryResolutionDeps {
+  readonly limits: ResultLimits;
+  /** Where each query's id, receipts and totals are logged, so a query_id leads to its line. */
+  readonly logger?: Logger;
+}
+
+/**
+ * ExecuteQuery: resolves the statement, runs it on a pooled connection and
+ * streams header, batches and summary. The next DuckDB chunk is fetched only
+ * when the consumer asks for the next message, so a slow client holds at most
+ * one batch in memory; the call's signal interrupts DuckDB.
+ */
+export async function* executeQuery(
+  deps: ExecuteQueryDeps,
+  request: ExecuteQueryRequest,
+  context: HandlerContext,
+): AsyncGenerator<ExecuteQueryResponse> {
+  const started = process.hrtime.bigint();
+  const { signal } = context;
+  const { limits } = deps;
+  if (request.maxRows < 0n) {
+    throw serviceError(Code.InvalidArgument, "INVALID_MAX_ROWS", "max_rows must not be negative");
+  }
+  const maxRows =
+    request.maxRows === 0n
+      ? limits.maxResultRows
+      : Math.min(Number(request.maxRows), limits.maxResultRows);
+  const failOnLimit = request.onLimit === LimitBehavior.FAIL;
+  const queryId = randomUUID();
+  const resolved = await resolveQuery(deps, request.sql, {
+    expectedSchemaFingerprints: request.expectedSchemaFingerprints,
+    signal,
+  });
+  let statement: DuckDBPreparedStatement | undefined;
+  let finished = false;
+  let rowCount = 0;
+  let byteCount = 0;
+  let truncated = false;
+  const session = await openQuerySession(deps.engine, signal).catch((error: unknown) => {
+    resolved.release();
+    throw error;
+  });
+  // A consumer that vanishes while the stream waits for it to read may never
+  // resume this generator: release everything from the abort itself then.
+  // While DuckDB works, the abort only interrupts it and the finally releases.
+  let waitingForConsumer = false;
+  const abandon = () => {
+    if (!waitingForConsumer) return;
+    statement?.destroySync();
+    statement = undefined;
+    session.close(true);
+    resolved.release();
+  };
+  signal.addEventListener("abort", abandon, { once: true });
+  async function* send(response: ExecuteQueryResponse): AsyncGenerator<ExecuteQueryResponse> {
+    waitingForConsumer = true;
+    yield response;
+    waitingForConsumer = false;
+    if (signal.aborted) throw interruption(signal);
+  }
+  try {
+    const result = await duckdbCall(async () => {
+      statement = await session.connection.prepare(resolved.sql);
+      bindParameters(statement, request.parameters);
+      return statement.stream();
+    }, signal);
+    const names = result.columnNames();
+    const types = result.columnTypes();
+    const encoding = createResultEncoding(names, types, {
+      format: request.format === ResultFormat.JSON ? "json" : "arrow",
+      batchRows: limits.batchRows,
+    });
+    yield* send(
+      message({
+        case: "header",
+        value: {
+          arrowIpc: encoding.header,
+          columns: resultColumns(names, types),
+          receipts: [...resolved.receipts],
+          queryId,
+        },
+      }),
+    );
+    let taken = 0;
+    let bytesExhausted = false;
+    const overLimit = (what: "rows" | "bytes") => {
+      if (failOnLimit) {
+        const limit = what === "rows" ? maxRows : limits.maxResultBytes;
+        throw serviceError(
+          Code.ResourceExhausted,
+          "RESULT_TOO_LARGE",
+          `the result exceeds the ${what} limit of ${limit}`,
+          { limit: String(limit), unit: what, queryId },
+        );
+      }
+      truncated = true;
+    };
+    /** Whether a batch fits the byte limit; counts it when it does. */
+    const fits = (batch: EncodedBatch): boolean => {
+      if (byteCount + batch.byteCount > limits.maxResultBytes) {
+        overLimit("bytes");
+        bytesExhausted = true;
+        return false;
+      }
+      byteCount += batch.byteCount;
+      rowCount += batch.rowCount;
+      return true;
+    };
+    reading: for (;;) {
+      const chunk = await duckdbCall(() => result.fetchChunk(), signal);
+      if (chunk === null || chunk.rowCount === 0) break;
+      const room = maxRows - taken;
+      if (room <= 0) {
+        overLimit("rows");
+        break;
+      }
+      const rows = Math.min(room, chunk.rowCount);
+      taken += rows;
+      for (const batch of encoding.add(chunk, rows)) {
+        if (!fits(batch)) break reading;
+        yield* send(message({ case: "batch", value: batchValue(batch) }));
+      }
+      if (rows < chunk.rowCount) {
+        overLimit("rows");
+        break;
+      }
+    }
+    if (!bytesExhausted) {
+      for (const batch of encoding.flush()) {
+        if (!fits(batch)) break;
+        yield* send(message({ case: "batch", value: batchValue(batch) }));
+      }
+    }
+    finished = true;
+    yield* send(
+      message({
+        case: "summary",
+        value: {
+          arrowIpc: encoding.trailer,
+          rowCount: BigInt(rowCount),
+          byteCount: BigInt(byteCount),
+          elapsed: elapsedSince(started),
+          truncated,
+        },
+      }),
+    );
+  } finally {
+    signal.removeEventListener("abort", abandon);
+    statement?.destroySync();
+    session.close(!finished);
+    resolved.release();
+    deps.logger?.info(finished ? "query finished" : "query stopped", {
+      queryId,
+      datasets: resolved.receipts.map((receipt) => `${receipt.dataset}@${receipt.version}`),
+      rows: rowCount,
+      bytes: byteCount,
+      truncated,
+      elapsedMs: Number(process.hrtime.bigint() - started) / 1e6,
+    });
+  }
+}
+
+function message(
+  payload: MessageInitShape<typeof ExecuteQueryResponseSchema>["payload"],
+): ExecuteQueryResponse {
+  return create(ExecuteQueryResponseSchema, { payload });
+}
+
+function batchValue(batch: EncodedBatch) {
+  return {
+    arrowIpc: batch.arrowIpc ?? new Uint8Array(0),
+    jsonRows: batch.jsonRows ?? [],
+    rowCount: BigInt(batch.rowCount),
+  };
+}
+
+function elapsedSince(started: bigint): Duration {
+  const nanos = process.hrtime.bigint() - started;
+  return create(DurationSchema, {
+    seconds: nanos / 1_000_000_000n,
+    nanos: Number(nanos % 1_000_000_000n),
+  });
+}

@@ -1,0 +1,34 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { QueryService } from "../../gen/lakehouse/query/v1/query_pb.js";
+import type { Logger } from "../kit/logger.js";
+import type { StorageClient } from "../storaged/client.js";
+import type { DuckDBEngine } from "./duckdb-engine.js";
+import { executeQuery, type ResultLimits } from "./execute-query.js";
+import { explainQuery } from "./explain-query.js";
+import type { FileCache } from "./file-cache.js";
+import type { CatalogClient } from "./query-resolution.js";
+import { writeQueryResult } from "./write-query-result.js";
+
+/** Everything the query service is built from; tests pass real ones. */
+export interface QueryServiceDeps {
+  readonly catalog: CatalogClient;
+  readonly storage: StorageClient;
+  readonly engine: DuckDBEngine;
+  readonly cache: FileCache;
+  readonly limits: ResultLimits;
+  /** Logs one line per query with its id; none when absent. */
+  readonly logger?: Logger;
+}
+
+/**
+ * The QueryService implementation: read-only SQL over catalog datasets,
+ * resolved to snapshots through catalogd, files fetched from storaged into a
+ * verified local cache, run by the locked-down DuckDB engine.
+ */
+export function createQueryService(deps: QueryServiceDeps): ServiceImpl<typeof QueryService> {
+  return {
+    executeQuery: (request, context) => executeQuery(deps, request, context),
+    explainQuery: (request, context) => explainQuery(deps, request, context),
+    writeQueryResult: (request, context) => writeQueryResult(deps, request, context),
+  };
+}
