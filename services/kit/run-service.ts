@@ -56,14 +56,19 @@ export async function runService<S extends z.ZodObject>(options: RunServiceOptio
     wrapHandler: parts.wrapHandler,
     tls: parts.tls,
   });
-  const stop = async (signal: string) => {
-    logger.info("signal", { signal });
-    await server.shutdown();
-    await parts.close?.();
-    process.exit(0);
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string) => {
+    stopping ??= (async () => {
+      logger.info("stopping", { reason });
+      await server.shutdown();
+      await parts.close?.();
+      process.exit(0);
+    })();
   };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+  // Started by the launcher: when it goes away, so does this process.
+  if (process.connected) process.once("disconnect", () => stop("launcher exited"));
   await server.start();
 }
 

@@ -57,7 +57,8 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     const child = spawn(
       process.execPath,
       ["--import", "tsx", resolve(repositoryRoot, "services", service.name, "main.ts")],
-      { env: options.env, stdio: ["ignore", "pipe", "pipe"] },
+      // The IPC channel lets a child notice when the launcher dies without a word.
+      { env: options.env, stdio: ["ignore", "pipe", "pipe", "ipc"] },
     );
     children.set(service.name, child);
     forwardLines(child, options.onOutput);

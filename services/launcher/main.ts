@@ -1,20 +1,6 @@
-import { z } from "zod";
-import { aibridgeConfigSchema } from "../aibridge/config.js";
-import { catalogdConfigSchema } from "../catalogd/config.js";
-import { gatewayConfigSchema } from "../gateway/config.js";
 import { ConfigError, loadConfig } from "../kit/config.js";
-import { querydConfigSchema } from "../queryd/config.js";
-import { storagedConfigSchema } from "../storaged/config.js";
 import { configFile, localUrl, startSystem } from "./launcher.js";
-
-/** Every service, in the order they are started and listed. */
-const schemas = {
-  storaged: storagedConfigSchema,
-  catalogd: catalogdConfigSchema,
-  queryd: querydConfigSchema,
-  aibridge: aibridgeConfigSchema,
-  gateway: gatewayConfigSchema,
-} satisfies Record<string, z.ZodObject>;
+import { serviceConfigSchemas } from "./system-config.js";
 
 const file = configFile(process.env);
 const env = { ...process.env, ...(file ? { LAKEHOUSE_CONFIG: file } : {}) };
@@ -23,9 +9,10 @@ let services: { name: string; listen: string }[];
 try {
   // Validating every section first means a bad setting stops everything
   // before any process starts, with the key named.
-  services = Object.entries(schemas).map(([name, schema]) => {
+  services = Object.entries(serviceConfigSchemas).map(([name, schema]) => {
     const { listen } = loadConfig({ section: name, schema, file, env }) as { listen: string };
-    if (listen.endsWith(":0")) throw new ConfigError(`${name}.listen: the launcher needs a fixed port`);
+    if (listen.endsWith(":0"))
+      throw new ConfigError(`${name}.listen: the launcher needs a fixed port`);
     return { name, listen };
   });
 } catch (error) {
@@ -69,6 +56,8 @@ const stop = async (code: number) => {
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
 system.exited.then(({ name, code }) => {
-  process.stderr.write(`lakehouse: ${name} exited unexpectedly (code ${code}); stopping the rest\n`);
+  process.stderr.write(
+    `lakehouse: ${name} exited unexpectedly (code ${code}); stopping the rest\n`,
+  );
   void stop(1);
 });

@@ -36,14 +36,14 @@ export const querydConfigSchema = z.object({
   poolSize: z.number().int().min(1).max(256).default(4),
   /** Statements that may wait for a connection; beyond, RESOURCE_EXHAUSTED. */
   maxQueuedQueries: z.number().int().min(0).max(100_000).default(64),
-  /** Rows one result may have. */
-  maxResultRows: z.number().int().min(1).default(1_000_000),
+  /** Rows one result may have; results stream, so this guards clients more than the server. */
+  maxResultRows: z.number().int().min(1).default(10_000_000),
   /** Encoded bytes one result may have. */
   maxResultBytes: z
     .number()
     .int()
     .min(1024)
-    .default(256 * 1024 * 1024),
+    .default(2 * 1024 ** 3),
   /** Rows per result batch message. */
   batchRows: z.number().int().min(1).max(1_000_000).default(65_536),
 });

@@ -1,0 +1,157 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+} from "../gen/grpc/health/v1/health_pb.js";
+import { createInternalTransport } from "../services/kit/internal-transport.js";
+
+const services = ["storaged", "catalogd", "queryd", "aibridge", "gateway"] as const;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A config file placing every service on its own free port and its data in a temp folder. */
+async function systemConfig(overrides: Record<string, Record<string, unknown>> = {}) {
+  const folder = mkdtempSync(join(tmpdir(), "launcher-"));
+  const ports = Object.fromEntries(
+    await Promise.all(services.map(async (name) => [name, await freePort()])),
+  );
+  const url = (name: string) => `http://127.0.0.1:${ports[name]}`;
+  const config = {
+    storaged: { listen: `127.0.0.1:${ports.storaged}`, local: { root: join(folder, "storage") } },
+    catalogd: {
+      listen: `127.0.0.1:${ports.catalogd}`,
+      storageUrl: url("storaged"),
+      workDirectory: join(folder, "work"),
+    },
+    queryd: {
+      listen: `127.0.0.1:${ports.queryd}`,
+      catalogUrl: url("catalogd"),
+      storageUrl: url("storaged"),
+      cacheDirectory: join(folder, "cache"),
+      tempDirectory: join(folder, "tmp"),
+    },
+    aibridge: { listen: `127.0.0.1:${ports.aibridge}` },
+    gateway: {
+      listen: `127.0.0.1:${ports.gateway}`,
+      storageUrl: url("storaged"),
+      catalogUrl: url("catalogd"),
+      queryUrl: url("queryd"),
+      aiUrl: url("aibridge"),
+    },
+  };
+  for (const [section, values] of Object.entries(overrides))
+    Object.assign(config[section as keyof typeof config], values);
+  const file = join(folder, "lakehouse.yaml");
+  writeFileSync(file, stringify(config));
+  return { file, ports };
+}
+
+let launcher: ChildProcess | undefined;
+afterEach(() => {
+  launcher?.kill("SIGKILL");
+});
+
+/** `npm start`, or the launcher process itself when its own pid matters. */
+function startLauncher(configFile: string, via: "npm" | "node" = "npm") {
+  const command =
+    via === "npm"
+      ? (["npm", ["start", "--silent"]] as const)
+      : ([process.execPath, ["--import", "tsx", "services/launcher/main.ts"]] as const);
+  const child = spawn(command[0], command[1], {
+    env: { ...process.env, LAKEHOUSE_CONFIG: configFile },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  launcher = child;
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? signal)),
+  );
+  return { child, exited, output: () => stdout, errors: () => stderr };
+}
+
+async function isServing(port: number): Promise<boolean> {
+  const health = createClient(
+    Health,
+    createInternalTransport(`http://127.0.0.1:${port}`, { maxMessageBytes: 1 << 20 }),
+  );
+  try {
+    return (
+      (await health.check({ service: "" }, { timeoutMs: 1000 })).status === ServingStatus.SERVING
+    );
+  } catch {
+    return false;
+  }
+}
+
+describe("npm start", () => {
+  it("starts the five services, prints the gateway address, and stops them all on SIGTERM", async () => {
+    const { file, ports } = await systemConfig();
+    const run = startLauncher(file);
+    const deadline = Date.now() + 60_000;
+    while (!run.output().includes("Lakehouse is running") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(run.output()).toContain(`Gateway: http://127.0.0.1:${ports.gateway}`);
+    for (const name of services) expect(await isServing(ports[name])).toBe(true);
+
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
+    for (const name of services) expect(await isServing(ports[name])).toBe(false);
+    const stopped = run
+      .output()
+      .split("\n")
+      .filter((line) => line.includes('"msg":"stopped"'))
+      .map((line) => JSON.parse(line).service)
+      .sort();
+    expect(stopped).toEqual([...services].sort());
+  }, 90_000);
+
+  it("stops every service when the launcher itself is killed", async () => {
+    const { file, ports } = await systemConfig();
+    const run = startLauncher(file, "node");
+    const deadline = Date.now() + 60_000;
+    while (!run.output().includes("Lakehouse is running") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await isServing(ports.gateway)).toBe(true);
+    run.child.kill("SIGKILL");
+    await run.exited;
+    const stopBy = Date.now() + 20_000;
+    let anyServing = true;
+    while (anyServing && Date.now() < stopBy) {
+      anyServing = (await Promise.all(services.map((name) => isServing(ports[name])))).some(
+        Boolean,
+      );
+      if (anyServing) await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(anyServing).toBe(false);
+  }, 90_000);
+
+  it("refuses to start anything when a setting is bad, naming it", async () => {
+    const { file, ports } = await systemConfig({ queryd: { poolSize: 0 } });
+    const run = startLauncher(file);
+    expect(await run.exited).toBe(2);
+    expect(run.errors()).toMatch(/queryd\.poolSize \(env LAKEHOUSE_QUERYD_POOL_SIZE\)/);
+    expect(await isServing(ports.storaged)).toBe(false);
+  }, 60_000);
+});
