@@ -97,6 +97,12 @@ export function bindDatasetReferences(
   }
 }
 
+/**
+ * Table functions that only compute rows from their arguments (which are
+ * still checked like any expression): no file, setting or catalog access.
+ */
+const GENERATOR_TABLE_FUNCTIONS = new Set(["range", "generate_series", "unnest"]);
+
 function isTableRef(value: JsonObject): boolean {
   return (
     typeof value.type === "string" && !("class" in value) && "sample" in value && "alias" in value
@@ -118,6 +124,7 @@ function checkTableRef(
   const type = String(node.type);
   if (type === "TABLE_FUNCTION") {
     const call = isJsonObject(node.function) ? node.function.function_name : undefined;
+    if (typeof call === "string" && GENERATOR_TABLE_FUNCTIONS.has(call.toLowerCase())) return;
     throw serviceError(
       Code.PermissionDenied,
       "TABLE_FUNCTION_NOT_ALLOWED",
