@@ -5,6 +5,8 @@ import { join, resolve } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { tableFromIPC } from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../services/cli/cli-program.js";
+import { testContext } from "../services/cli/testing/test-context.js";
 import { createJsonRowEncoder } from "../services/queryd/result/json-rows.js";
 import { type ServiceProcess, startServiceProcess } from "./support/service-process.js";
 
@@ -225,12 +227,7 @@ describe("lakehouse CLI against the real system", () => {
     ]);
     expect(positional.stderr).toBe("");
     expect(ndjsonLines(positional)).toEqual(['{"label":"v5"}', '{"label":"v7"}']);
-    const named = await cli([
-      "query",
-      "SELECT n FROM numbers WHERE label = $l",
-      "--param",
-      "l=v9",
-    ]);
+    const named = await cli(["query", "SELECT n FROM numbers WHERE label = $l", "--param", "l=v9"]);
     expect(named.stderr).toBe("");
     expect(ndjsonLines(named)).toEqual(['{"n":"9"}']);
   });
@@ -247,6 +244,24 @@ describe("lakehouse CLI against the real system", () => {
         "",
       ].join("\r\n"),
     );
+  });
+
+  it("prints an aligned table and a summary on stderr when a person is at the terminal", async () => {
+    const context = testContext({ LAKEHOUSE_URL: gatewayUrl }, { tty: true });
+    expect(await runCli(["query", "SELECT id, name, flag FROM sales ORDER BY id"], context)).toBe(
+      0,
+    );
+    expect(context.stdout.text()).toBe(
+      [
+        "id  name         flag",
+        "--  -----------  -----",
+        ' 1  a, "quoted"  true',
+        " 2  NULL         false",
+        " 3  plain        NULL",
+        "",
+      ].join("\n"),
+    );
+    expect(context.stderr.text()).toMatch(/^\(3 rows in \d+\.\d{3} s\)\n$/);
   });
 
   it("writes a valid Arrow IPC stream with --format arrow", async () => {
