@@ -56,19 +56,19 @@ export async function runService<S extends z.ZodObject>(options: RunServiceOptio
     wrapHandler: parts.wrapHandler,
     tls: parts.tls,
   });
-  let stopping: Promise<void> | undefined;
-  const stop = (reason: string) => {
-    stopping ??= (async () => {
-      logger.info("stopping", { reason });
-      await server.shutdown();
-      await parts.close?.();
-      process.exit(0);
-    })();
+  let stopping = false;
+  const stop = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info("stopping", { reason });
+    await server.shutdown();
+    await parts.close?.();
+    process.exit(0);
   };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
   // Started by the launcher: when it goes away, so does this process.
-  if (process.connected) process.once("disconnect", () => stop("launcher exited"));
+  if (process.connected) process.once("disconnect", () => void stop("launcher exited"));
   await server.start();
 }
 
