@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../services/cli/cli-program.js";
 import { testContext } from "../services/cli/testing/test-context.js";
 import { createJsonRowEncoder } from "../services/queryd/result/json-rows.js";
-import { type ServiceProcess, startServiceProcess } from "./support/service-process.js";
+import { type RunningSystem, startSystem } from "./support/system.js";
 
 const root = resolve(import.meta.dirname, "..");
 
@@ -38,7 +38,7 @@ const NUMBERS_SQL =
   "SELECT range AS n, range * range AS sq, 'v' || range AS label FROM range(1000)";
 
 describe("lakehouse CLI against the real system", () => {
-  const services: ServiceProcess[] = [];
+  let system: RunningSystem | undefined;
   let gatewayUrl = "";
   let work = "";
   let duckdb: DuckDBInstance;
@@ -48,7 +48,12 @@ describe("lakehouse CLI against the real system", () => {
   function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
     const child = spawn(process.execPath, ["bin/lakehouse.js", ...args], {
       cwd: root,
-      env: { ...process.env, LAKEHOUSE_URL: gatewayUrl, ...env },
+      env: {
+        ...process.env,
+        LAKEHOUSE_URL: gatewayUrl,
+        LAKEHOUSE_TOKEN: system?.adminToken ?? "",
+        ...env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const out: Buffer[] = [];
@@ -99,37 +104,12 @@ describe("lakehouse CLI against the real system", () => {
     await connection.run(`COPY (${NUMBERS_SQL}) TO '${files.numbers}' (FORMAT parquet)`);
     connection.closeSync();
 
-    const storaged = await startServiceProcess("storaged", {
-      LAKEHOUSE_STORAGED_LOCAL_ROOT: join(work, "storage"),
-    });
-    services.push(storaged);
-    const [catalogd, aibridge] = await Promise.all([
-      startServiceProcess("catalogd", {
-        LAKEHOUSE_CATALOGD_STORAGE_URL: storaged.url.origin,
-        LAKEHOUSE_CATALOGD_WORK_DIRECTORY: join(work, "catalog-work"),
-      }),
-      startServiceProcess("aibridge", {}),
-    ]);
-    services.push(catalogd, aibridge);
-    const queryd = await startServiceProcess("queryd", {
-      LAKEHOUSE_QUERYD_CATALOG_URL: catalogd.url.origin,
-      LAKEHOUSE_QUERYD_STORAGE_URL: storaged.url.origin,
-      LAKEHOUSE_QUERYD_CACHE_DIRECTORY: join(work, "query-cache"),
-      LAKEHOUSE_QUERYD_TEMP_DIRECTORY: join(work, "query-tmp"),
-    });
-    services.push(queryd);
-    const gateway = await startServiceProcess("gateway", {
-      LAKEHOUSE_GATEWAY_STORAGE_URL: storaged.url.origin,
-      LAKEHOUSE_GATEWAY_CATALOG_URL: catalogd.url.origin,
-      LAKEHOUSE_GATEWAY_QUERY_URL: queryd.url.origin,
-      LAKEHOUSE_GATEWAY_AI_URL: aibridge.url.origin,
-    });
-    services.push(gateway);
-    gatewayUrl = gateway.url.origin;
+    system = await startSystem();
+    gatewayUrl = system.gateway.url.origin;
   }, 90_000);
 
   afterAll(async () => {
-    for (const service of services.reverse()) await service.stop();
+    await system?.stop();
     duckdb?.closeSync();
     if (work !== "") rmSync(work, { recursive: true, force: true });
   });
@@ -247,7 +227,10 @@ describe("lakehouse CLI against the real system", () => {
   });
 
   it("prints an aligned table and a summary on stderr when a person is at the terminal", async () => {
-    const context = testContext({ LAKEHOUSE_URL: gatewayUrl }, { tty: true });
+    const context = testContext(
+      { LAKEHOUSE_URL: gatewayUrl, LAKEHOUSE_TOKEN: system?.adminToken ?? "" },
+      { tty: true },
+    );
     expect(await runCli(["query", "SELECT id, name, flag FROM sales ORDER BY id"], context)).toBe(
       0,
     );

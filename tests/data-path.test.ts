@@ -127,11 +127,14 @@ describe("the data path through the gateway", () => {
     const sql = aggregates[0]!.replaceAll("{sales}", "sales");
     const channel = new grpc.Client(system.gateway.url.host, grpc.credentials.createInsecure());
     try {
+      const metadata = new grpc.Metadata();
+      metadata.set("authorization", `Bearer ${system.adminToken}`);
       const call = channel.makeServerStreamRequest(
         "/lakehouse.query.v1.QueryService/ExecuteQuery",
         (value: Uint8Array) => Buffer.from(value),
         (bytes: Buffer) => new Uint8Array(bytes),
         toBinary(ExecuteQueryRequestSchema, create(ExecuteQueryRequestSchema, { sql })),
+        metadata,
       );
       const parts: Uint8Array[] = [];
       for await (const message of call as AsyncIterable<Uint8Array>) {
@@ -196,6 +199,8 @@ describe("the data path through the gateway", () => {
         "-sS",
         "-H",
         "content-type: application/connect+json",
+        "-H",
+        `authorization: Bearer ${system.adminToken}`,
         "--data-binary",
         `@${requestFile}`,
         `${system.gateway.url.origin}/lakehouse.query.v1.QueryService/ExecuteQuery`,
@@ -232,7 +237,11 @@ describe("the data path through the gateway", () => {
     const { stdout, stderr } = await run(
       "/usr/bin/python3",
       ["tests/python/query_client.py", stubs, system.gateway.url.host, sql],
-      { encoding: "buffer", maxBuffer: 64 << 20 },
+      {
+        encoding: "buffer",
+        maxBuffer: 64 << 20,
+        env: { ...process.env, LAKEHOUSE_TOKEN: system.adminToken },
+      },
     );
     const receipts = JSON.parse(stderr.toString()).receipts as { dataset: string }[];
     expect(receipts.map((r) => r.dataset).sort()).toEqual(["regions", "sales"]);

@@ -1,15 +1,17 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../gen/grpc/health/v1/health_pb.js";
+import { CatalogService } from "../gen/lakehouse/catalog/v1/catalog_pb.js";
+import { localKeyFiles } from "../services/kit/identity/local-keys.js";
 import { createInternalTransport } from "../services/kit/internal-transport.js";
 
 const services = ["storaged", "catalogd", "queryd", "aibridge", "gateway"] as const;
@@ -30,6 +32,7 @@ async function systemConfig(overrides: Record<string, Record<string, unknown>> =
   );
   const url = (name: string) => `http://127.0.0.1:${ports[name]}`;
   const config = {
+    launcher: { dataDirectory: join(folder, "data") },
     storaged: { listen: `127.0.0.1:${ports.storaged}`, local: { root: join(folder, "storage") } },
     catalogd: {
       listen: `127.0.0.1:${ports.catalogd}`,
@@ -56,7 +59,7 @@ async function systemConfig(overrides: Record<string, Record<string, unknown>> =
     Object.assign(config[section as keyof typeof config], values);
   const file = join(folder, "lakehouse.yaml");
   writeFileSync(file, stringify(config));
-  return { file, ports };
+  return { file, ports, dataDirectory: config.launcher.dataDirectory };
 }
 
 let launcher: ChildProcess | undefined;
@@ -104,8 +107,8 @@ async function isServing(port: number): Promise<boolean> {
 }
 
 describe("npm start", () => {
-  it("starts the five services, prints the gateway address, and stops them all on SIGTERM", async () => {
-    const { file, ports } = await systemConfig();
+  it("starts the five services, prints the gateway address and a working admin token, and stops them all on SIGTERM", async () => {
+    const { file, ports, dataDirectory } = await systemConfig();
     const run = startLauncher(file);
     const deadline = Date.now() + 60_000;
     while (!run.output().includes("Lakehouse is running") && Date.now() < deadline) {
@@ -113,6 +116,19 @@ describe("npm start", () => {
     }
     expect(run.output()).toContain(`Gateway: http://127.0.0.1:${ports.gateway}`);
     for (const name of services) expect(await isServing(ports[name])).toBe(true);
+    const token = /export LAKEHOUSE_TOKEN=(\S+)/.exec(run.output())?.[1] ?? "";
+    const catalog = (headers: Record<string, string>) =>
+      createClient(
+        CatalogService,
+        createInternalTransport(`http://127.0.0.1:${ports.gateway}`, { maxMessageBytes: 1 << 20 }),
+      ).listDatasets({}, { headers });
+    expect((await catalog({ authorization: `Bearer ${token}` })).datasets).toEqual([]);
+    const refused = await catalog({}).catch((error: unknown) => ConnectError.from(error));
+    expect((refused as ConnectError).code).toBe(Code.Unauthenticated);
+    const keys = localKeyFiles(dataDirectory);
+    for (const secret of [keys.privateKeyFile, keys.internalSecretFile]) {
+      expect(statSync(secret).mode & 0o777).toBe(0o600);
+    }
 
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);

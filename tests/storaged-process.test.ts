@@ -21,13 +21,29 @@ import {
   type S3TestServer,
   startS3TestServer,
 } from "../services/storaged/testing/s3-test-server.js";
+import { createInternalCredential } from "./support/internal-credential.js";
 import { type ServiceProcess, startServiceProcess } from "./support/service-process.js";
 
 const run = promisify(execFile);
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
+/** storaged only answers peers: every test call carries the internal credential. */
+const credential = await createInternalCredential();
+const secretEnv = { LAKEHOUSE_STORAGED_INTERNAL_AUTH_SECRET_FILE: credential.secretFile };
+const credentialMetadata = async () => {
+  const metadata = new grpc.Metadata();
+  metadata.set("authorization", await credential.authorization());
+  return metadata;
+};
+
 const storageClient = (url: URL) =>
-  createClient(StorageService, createInternalTransport(url.origin, { maxMessageBytes: 8 << 20 }));
+  createClient(
+    StorageService,
+    createInternalTransport(url.origin, {
+      maxMessageBytes: 8 << 20,
+      interceptors: [credential.interceptor],
+    }),
+  );
 
 describe.each(["local", "s3"] as const)("storaged process (%s backend)", (backend) => {
   let s3: S3TestServer | undefined;
@@ -35,6 +51,7 @@ describe.each(["local", "s3"] as const)("storaged process (%s backend)", (backen
 
   beforeAll(async () => {
     const env: Record<string, string> = {
+      ...secretEnv,
       LAKEHOUSE_STORAGED_BACKEND: backend,
       LAKEHOUSE_STORAGED_LOCAL_ROOT: mkdtempSync(join(tmpdir(), "storaged-")),
     };
@@ -76,12 +93,14 @@ describe.each(["local", "s3"] as const)("storaged process (%s backend)", (backen
   it("round-trips a streamed object with @grpc/grpc-js, a different gRPC implementation", async () => {
     const body = randomBytes(3 * 1024 * 1024 + 17);
     const channel = new grpc.Client(storaged.url.host, grpc.credentials.createInsecure());
+    const metadata = await credentialMetadata();
     try {
       const put = await new Promise<Uint8Array>((resolve, reject) => {
         const call = channel.makeClientStreamRequest(
           "/lakehouse.storage.v1.StorageService/PutObject",
           (value: Uint8Array) => Buffer.from(value),
           (bytes: Buffer) => new Uint8Array(bytes),
+          metadata,
           (error, value) => (error || !value ? reject(error) : resolve(value)),
         );
         call.write(
@@ -115,6 +134,7 @@ describe.each(["local", "s3"] as const)("storaged process (%s backend)", (backen
           GetObjectRequestSchema,
           create(GetObjectRequestSchema, { key: "grpcjs/blob.bin" }),
         ),
+        metadata,
       );
       const chunks: Uint8Array[] = [];
       for await (const message of call as AsyncIterable<Uint8Array>) {
@@ -135,8 +155,11 @@ describe.each(["local", "s3"] as const)("storaged process (%s backend)", (backen
         contentType: "text/plain",
       },
     );
+    const authorization = `authorization: ${await credential.authorization()}`;
     const head = await run("curl", [
       "-sS",
+      "-H",
+      authorization,
       "-H",
       "content-type: application/json",
       "-d",
@@ -154,6 +177,8 @@ describe.each(["local", "s3"] as const)("storaged process (%s backend)", (backen
       "-w",
       "\n%{http_code}",
       "-H",
+      authorization,
+      "-H",
       "content-type: application/json",
       "-d",
       JSON.stringify({ key: "../escape" }),
@@ -162,6 +187,28 @@ describe.each(["local", "s3"] as const)("storaged process (%s backend)", (backen
     const [json, status] = bad.stdout.split("\n");
     expect(status).toBe("400");
     expect(JSON.parse(json ?? "{}")).toMatchObject({ code: "invalid_argument" });
+  });
+
+  it("refuses calls without the internal credential with UNAUTHENTICATED, health and reflection excepted", async () => {
+    const bare = createClient(
+      StorageService,
+      createInternalTransport(storaged.url.origin, { maxMessageBytes: 1 << 20 }),
+    );
+    const error = await bare.headObject({ key: "curl/hello.txt" }).catch((e) => e);
+    expect(ConnectError.from(error).code).toBe(Code.Unauthenticated);
+    const status = await run("curl", [
+      "-sS",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "-H",
+      "content-type: application/json",
+      "-d",
+      "{}",
+      `${storaged.url.origin}/grpc.health.v1.Health/Check`,
+    ]);
+    expect(status.stdout).toBe("200");
   });
 
   it("refuses a create-only write on an existing key with ALREADY_EXISTS", async () => {
@@ -188,7 +235,7 @@ describe("storaged process lifecycle", () => {
 
   it("leaves no partial object after being killed mid-upload, again and again", async () => {
     const root = mkdtempSync(join(tmpdir(), "storaged-crash-"));
-    const env = { LAKEHOUSE_STORAGED_LOCAL_ROOT: root };
+    const env = { ...secretEnv, LAKEHOUSE_STORAGED_LOCAL_ROOT: root };
     // Every body is derived from its key, so a whole object is recognisable.
     const bodyOf = (key: string, size: number) => {
       const seed = createHash("sha256").update(key).digest();

@@ -10,6 +10,8 @@ import {
   SnapshotSchema,
 } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { serviceError } from "../kit/errors.js";
+import type { CallerIdentity } from "../kit/identity/caller-identity.js";
+import { isDatasetGranted, requireDatasetGrant } from "../kit/identity/dataset-grants.js";
 import type { StorageClient } from "../storaged/client.js";
 import { mapBounded } from "./bounded-map.js";
 import { type CatalogDuckDB, openCatalogDuckDB } from "./catalog-duckdb.js";
@@ -34,6 +36,11 @@ export interface CatalogServiceOptions {
   readonly duckdb?: CatalogDuckDB;
   /** Who is calling, for `Snapshot.author`; "anonymous" when absent or empty. */
   readonly authorOf?: (context: HandlerContext) => string;
+  /**
+   * The caller whose dataset grants every RPC checks (ListDatasets lists only
+   * granted datasets); when absent, no grants apply (in-process tests).
+   */
+  readonly callerOf?: (context: HandlerContext) => CallerIdentity;
   /** Lost races a commit without expected parent survives before ABORTED; default 100. */
   readonly maxCommitAttempts?: number;
   /** The clock for commit and create times. */
@@ -67,7 +74,14 @@ export function createCatalogService(
   };
   const authorOf = (context: HandlerContext) => options.authorOf?.(context) || "anonymous";
 
-  const getDataset = (name: string) => store.getDataset(validateDatasetName(name));
+  /** A valid dataset name the caller holds a grant for; PERMISSION_DENIED otherwise. */
+  const grantedName = (context: HandlerContext, name: string) => {
+    const valid = validateDatasetName(name);
+    if (options.callerOf) requireDatasetGrant(options.callerOf(context), valid);
+    return valid;
+  };
+  const getDataset = (context: HandlerContext, name: string) =>
+    store.getDataset(grantedName(context, name));
 
   /** The dataset as the RPCs return it; `snapshot` left out when there is none (version 0). */
   const datasetMessage = (
@@ -88,9 +102,9 @@ export function createCatalogService(
     create(SnapshotSchema, { ...snapshot, files: [] });
 
   return {
-    async createDataset(request) {
+    async createDataset(request, context) {
       const record: DatasetRecord = {
-        name: validateDatasetName(request.name),
+        name: grantedName(context, request.name),
         id: randomUUID(),
         description: checkText("description", request.description),
         createTime: deps.now(),
@@ -99,8 +113,8 @@ export function createCatalogService(
       return { dataset: datasetMessage(record, 0n) };
     },
 
-    async getDataset(request) {
-      const record = await getDataset(request.name);
+    async getDataset(request, context) {
+      const record = await getDataset(context, request.name);
       const requested = checkVersion("version", request.version);
       const latest = await store.latestVersion(record);
       if (requested === 0n && latest === 0n) return { dataset: datasetMessage(record, 0n) };
@@ -108,41 +122,43 @@ export function createCatalogService(
       return { dataset: datasetMessage(record, latest, stored.snapshot) };
     },
 
-    async listDatasets(request) {
+    async listDatasets(request, context) {
       const pageSize = resolvePageSize(request.pageSize);
       const storageToken = decodePageToken("datasets", request.pageToken);
       const page = await store.listDatasets(pageSize, storageToken);
-      const datasets = await mapBounded(
-        page.entries,
-        READ_CONCURRENCY,
-        async ({ name, record }) => {
-          // One unreadable dataset must not hide the others: it is listed by name only.
-          if (record instanceof Error) return create(DatasetSchema, { name });
-          const latest = await store.latestVersion(record);
-          if (latest === 0n) return datasetMessage(record, 0n);
-          try {
-            const stored = await store.readSnapshot(record, latest);
-            return datasetMessage(record, latest, withoutFiles(stored.snapshot));
-          } catch (error) {
-            if (hasCode(error, Code.DataLoss) || hasCode(error, Code.NotFound)) {
-              return datasetMessage(record, latest);
-            }
-            throw error;
+      // Datasets the caller holds no grant for are left out; a page may then
+      // be shorter than asked, its token still leads on.
+      const caller = options.callerOf?.(context);
+      const granted = caller
+        ? page.entries.filter(({ name }) => isDatasetGranted(caller.datasets, name))
+        : page.entries;
+      const datasets = await mapBounded(granted, READ_CONCURRENCY, async ({ name, record }) => {
+        // One unreadable dataset must not hide the others: it is listed by name only.
+        if (record instanceof Error) return create(DatasetSchema, { name });
+        const latest = await store.latestVersion(record);
+        if (latest === 0n) return datasetMessage(record, 0n);
+        try {
+          const stored = await store.readSnapshot(record, latest);
+          return datasetMessage(record, latest, withoutFiles(stored.snapshot));
+        } catch (error) {
+          if (hasCode(error, Code.DataLoss) || hasCode(error, Code.NotFound)) {
+            return datasetMessage(record, latest);
           }
-        },
-      );
+          throw error;
+        }
+      });
       const nextPageToken =
         page.nextStorageToken === "" ? "" : encodePageToken("datasets", page.nextStorageToken);
       return { datasets, nextPageToken };
     },
 
-    async deleteDataset(request) {
-      await deleteDataset(deps, await getDataset(request.name));
+    async deleteDataset(request, context) {
+      await deleteDataset(deps, await getDataset(context, request.name));
       return {};
     },
 
     async commitSnapshot(request, context) {
-      const record = await getDataset(request.dataset);
+      const record = await getDataset(context, request.dataset);
       const idempotencyKey = checkIdempotencyKey(request.idempotencyKey);
       const message = checkText("message", request.message);
       const expectedParentVersion = checkVersion(
@@ -170,8 +186,8 @@ export function createCatalogService(
       return { snapshot: outcome.stored.snapshot, replayed: outcome.replayed };
     },
 
-    async listSnapshots(request) {
-      const record = await getDataset(request.dataset);
+    async listSnapshots(request, context) {
+      const record = await getDataset(context, request.dataset);
       const pageSize = resolvePageSize(request.pageSize);
       const position = decodePageToken(`snapshots:${record.id}`, request.pageToken);
       if (position !== "" && !/^\d{1,19}$/.test(position)) {
@@ -198,8 +214,8 @@ export function createCatalogService(
       };
     },
 
-    async diffSnapshots(request) {
-      const record = await getDataset(request.dataset);
+    async diffSnapshots(request, context) {
+      const record = await getDataset(context, request.dataset);
       const fromVersion = checkVersion("from_version", request.fromVersion, true);
       const requestedTo = checkVersion("to_version", request.toVersion);
       const toVersion = requestedTo === 0n ? await store.latestVersion(record) : requestedTo;
@@ -211,7 +227,7 @@ export function createCatalogService(
     },
 
     async ingestObject(request, context) {
-      const name = validateDatasetName(request.dataset);
+      const name = grantedName(context, request.dataset);
       const sourceKey = requireText("source_key", request.sourceKey);
       const idempotencyKey = checkIdempotencyKey(request.idempotencyKey);
       const message = checkText("message", request.message);
@@ -248,8 +264,8 @@ export function createCatalogService(
       };
     },
 
-    async expireSnapshots(request) {
-      const record = await getDataset(request.dataset);
+    async expireSnapshots(request, context) {
+      const record = await getDataset(context, request.dataset);
       const result = await expireSnapshots(deps, record, request.keepLast);
       return { expiredVersions: result.expiredVersions, deletedFiles: BigInt(result.deletedFiles) };
     },

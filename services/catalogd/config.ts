@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { internalAuthSettings } from "../kit/identity/internal-auth.js";
 import { serverSettings } from "../kit/server.js";
 
 /**
@@ -7,6 +8,7 @@ import { serverSettings } from "../kit/server.js";
  */
 export const catalogdConfigSchema = z.object({
   ...serverSettings("127.0.0.1:7102"),
+  ...internalAuthSettings(),
   /** Where storaged listens; the catalog keeps all its state there. */
   storageUrl: z.url().default("http://127.0.0.1:7101"),
   /** Scratch space for footers being read and files being converted; emptied at start. */

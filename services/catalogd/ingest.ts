@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { type DataFile, SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
+import { inSpan } from "../kit/telemetry/tracer.js";
 import { putObject } from "../storaged/client.js";
 import { type CommitDeps, type CommitOutcome, commitChange, findKeyedCommit } from "./commit.js";
 import {
@@ -51,10 +52,19 @@ export interface IngestOutcome extends CommitOutcome {
  * are left as they were. A dataset to create is created only once the upload is
  * converted, so an unreadable upload never leaves an empty dataset behind.
  */
-export async function ingestObject(
-  deps: CommitDeps,
-  request: IngestRequest,
-): Promise<IngestOutcome> {
+export function ingestObject(deps: CommitDeps, request: IngestRequest): Promise<IngestOutcome> {
+  return inSpan(
+    "catalog.ingest",
+    { "lakehouse.dataset": request.dataset.name, "lakehouse.storage.key": request.sourceKey },
+    async (span) => {
+      const outcome = await ingest(deps, request);
+      span.setAttribute("lakehouse.snapshot.version", Number(outcome.stored.snapshot.version));
+      return outcome;
+    },
+  );
+}
+
+async function ingest(deps: CommitDeps, request: IngestRequest): Promise<IngestOutcome> {
   const { dataset, sourceKey } = request;
   let keySearchedUpTo = 0n;
   if (request.idempotencyKey !== "" && !request.createDataset) {
@@ -77,7 +87,9 @@ export async function ingestObject(
       };
     }
     const targetPath = join(directory, "converted.parquet");
-    await convertToParquet(db, format, sourcePath, targetPath);
+    await inSpan("catalog.convert", { "lakehouse.source.format": SourceFormat[format] }, () =>
+      convertToParquet(db, format, sourcePath, targetPath),
+    );
     const key = `${dataPrefix(dataset.name)}${randomUUID()}.parquet`;
     const sha256 = await sha256OfFile(targetPath);
     const described = await describeParquetFile(db, key, targetPath, { size: 0n, sha256 });
@@ -105,17 +117,19 @@ export async function ingestObject(
       );
       if (!datasetCreated) target = await deps.store.getDataset(dataset.name);
     }
-    outcome = await commitChange(deps, {
-      dataset: target,
-      keySearchedUpTo,
-      added: [prepared.file],
-      removeKeys: [],
-      replaceAll: request.replaceAll,
-      expectedParentVersion: request.expectedParentVersion,
-      idempotencyKey: request.idempotencyKey,
-      message: request.message,
-      author: request.author,
-    });
+    outcome = await inSpan("catalog.commit", { "lakehouse.dataset": target.name }, () =>
+      commitChange(deps, {
+        dataset: target,
+        keySearchedUpTo,
+        added: [prepared.file],
+        removeKeys: [],
+        replaceAll: request.replaceAll,
+        expectedParentVersion: request.expectedParentVersion,
+        idempotencyKey: request.idempotencyKey,
+        message: request.message,
+        author: request.author,
+      }),
+    );
   } catch (error) {
     if (prepared.converted) await deleteQuietly(deps, prepared.file.key);
     throw error;

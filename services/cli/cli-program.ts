@@ -1,18 +1,23 @@
 import { Command, CommanderError, Option } from "commander";
+import { registerAskCommand } from "./ask-command.js";
 import type { CliContext } from "./cli-context.js";
 import { EXIT_OK, EXIT_USAGE, reportError } from "./cli-errors.js";
 import { parseGatewayUrl, parseSeconds } from "./cli-options.js";
 import { registerDatasetsCommand } from "./datasets-command.js";
 import { registerDiffCommand } from "./diff-command.js";
 import { registerDropCommand } from "./drop-command.js";
+import { registerEmbedCommand } from "./embed-command.js";
 import { registerExplainCommand } from "./explain-command.js";
 import { registerHealthCommand } from "./health-command.js";
+import { registerIndexCommand } from "./index-command.js";
 import { registerIngestCommand } from "./ingest-command.js";
 import { registerQueryCommand } from "./query-command.js";
 import { examples } from "./rendering.js";
 import { registerSchemaCommand } from "./schema-command.js";
+import { registerSearchCommand } from "./search-command.js";
 import { registerShowCommand } from "./show-command.js";
 import { registerSnapshotsCommand } from "./snapshots-command.js";
+import { registerTokenCommand } from "./token-command.js";
 
 /**
  * Builds the `lakehouse` command line. Commander reports usage errors through
@@ -68,6 +73,11 @@ Exit status: 0 success, 1 the call failed, 2 usage error, 130 interrupted.
   registerQueryCommand(program, context);
   registerExplainCommand(program, context);
   registerHealthCommand(program, context);
+  registerTokenCommand(program, context);
+  registerEmbedCommand(program, context);
+  registerIndexCommand(program, context);
+  registerSearchCommand(program, context);
+  registerAskCommand(program, context);
   return program;
 }
 

@@ -6,6 +6,7 @@ import {
   createClient,
 } from "@connectrpc/connect";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { AiService } from "../../gen/lakehouse/ai/v1/ai_pb.js";
 import { CatalogService } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { QueryService } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { StorageService } from "../../gen/lakehouse/storage/v1/storage_pb.js";
@@ -35,6 +36,7 @@ export interface GatewayClients {
   readonly query: Client<typeof QueryService>;
   readonly storage: Client<typeof StorageService>;
   readonly health: Client<typeof Health>;
+  readonly ai: Client<typeof AiService>;
   /**
    * Aborted on Ctrl-C and, with DEADLINE_EXCEEDED as the reason, when the
    * command's deadline passes: for helpers that take a signal but no timeout.
@@ -68,6 +70,7 @@ export function createGatewayClients(options: GatewayOptions): GatewayClients {
     query: createClient(QueryService, transport),
     storage: createClient(StorageService, transport),
     health: createClient(Health, transport),
+    ai: createClient(AiService, transport),
     signal,
     callOptions() {
       if (deadline === undefined) return { signal };

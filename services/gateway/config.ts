@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { internalAuthSettings } from "../kit/identity/internal-auth.js";
 import { serverSettings } from "../kit/server.js";
 import { isOriginPattern } from "./allowed-origins.js";
+import { authSettings } from "./auth/auth-settings.js";
 
 /** An internal service's base URL: gRPC over HTTP/2, cleartext (`http`) or TLS (`https`). */
 const upstreamUrl = (defaultUrl: string) =>
@@ -10,7 +12,8 @@ const upstreamUrl = (defaultUrl: string) =>
  * The `gateway` section of the config file. Every key can also be set by
  * `LAKEHOUSE_GATEWAY_<KEY>` (nested keys joined by `_`, e.g.
  * `LAKEHOUSE_GATEWAY_STORAGE_URL`, `LAKEHOUSE_GATEWAY_TLS_CERT_FILE`,
- * `LAKEHOUSE_GATEWAY_CORS_ALLOWED_ORIGINS` as a comma-separated list).
+ * `LAKEHOUSE_GATEWAY_CORS_ALLOWED_ORIGINS` as a comma-separated list,
+ * `LAKEHOUSE_GATEWAY_AUTH_JWKS_URL`).
  */
 export const gatewayConfigSchema = z
   .object({
@@ -45,8 +48,25 @@ export const gatewayConfigSchema = z
           .default(["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]),
       })
       .prefault({}),
+    ...authSettings(),
+    deadline: z
+      .object({
+        /** The deadline of a call that arrives without one (ms). */
+        defaultTimeoutMs: z.number().int().min(100).default(600_000),
+        /** The longest deadline a call keeps; longer ones are cut to it (ms). */
+        maxTimeoutMs: z.number().int().min(100).default(3_600_000),
+      })
+      .prefault({}),
+    ...internalAuthSettings(),
   })
   .superRefine((config, context) => {
+    if (config.deadline.defaultTimeoutMs > config.deadline.maxTimeoutMs) {
+      context.addIssue({
+        code: "custom",
+        path: ["deadline", "defaultTimeoutMs"],
+        message: "must not exceed deadline.maxTimeoutMs",
+      });
+    }
     const { certFile, keyFile } = config.tls;
     if ((certFile === "") !== (keyFile === "")) {
       context.addIssue({

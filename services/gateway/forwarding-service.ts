@@ -24,8 +24,9 @@ import { forwardedError } from "./upstream-error.js";
 /**
  * Serves every RPC of `service` by making the same call on `transport`: one
  * generic forwarder, chosen per method by its kind, so a new RPC in the
- * contract is forwarded without code here. Each call keeps the client's
- * remaining deadline, ends when the client goes away, carries end-to-end
+ * contract is forwarded without code here. Each call gets the deadline
+ * `timeoutOf` decides (by default the client's remaining one), ends when the
+ * client goes away, carries end-to-end
  * headers both ways, streams message by message (nothing is collected; the
  * transports' flow control pushes back on whichever side is faster), and
  * passes the internal service's errors on with their code, message and details.
@@ -33,17 +34,30 @@ import { forwardedError } from "./upstream-error.js";
 export function createForwardingService(
   service: DescService,
   transport: Transport,
+  timeoutOf: (context: HandlerContext) => number | undefined = remainingTimeoutMs,
 ): ServiceRegistration {
+  const forwarding = { transport, timeoutOf };
   return {
     service,
     register(router) {
-      for (const method of service.methods) registerForwarder(router, method, transport);
+      for (const method of service.methods) registerForwarder(router, method, forwarding);
     },
   };
 }
 
+/** How calls are forwarded: the transport to the service and each call's deadline. */
+interface Forwarding {
+  readonly transport: Transport;
+  readonly timeoutOf: (context: HandlerContext) => number | undefined;
+}
+
 /** Registers one method's forwarder; each cast only restates what `methodKind` says. */
-function registerForwarder(router: ConnectRouter, method: DescMethod, transport: Transport): void {
+function registerForwarder(
+  router: ConnectRouter,
+  method: DescMethod,
+  forwarding: Forwarding,
+): void {
+  const { transport } = forwarding;
   switch (method.methodKind) {
     case "unary": {
       const unary = method as DescMethodUnary;
@@ -52,7 +66,7 @@ function registerForwarder(router: ConnectRouter, method: DescMethod, transport:
           const response = await transport.unary(
             unary,
             context.signal,
-            remainingTimeoutMs(context),
+            forwarding.timeoutOf(context),
             forwardedRequestHeaders(context.requestHeader),
             request,
           );
@@ -68,7 +82,7 @@ function registerForwarder(router: ConnectRouter, method: DescMethod, transport:
     case "server_streaming": {
       const serverStreaming = method as DescMethodServerStreaming;
       router.rpc(serverStreaming, (request, context) =>
-        forwardStream(transport, serverStreaming, oneMessage(request), context),
+        forwardStream(forwarding, serverStreaming, oneMessage(request), context),
       );
       return;
     }
@@ -77,7 +91,7 @@ function registerForwarder(router: ConnectRouter, method: DescMethod, transport:
       router.rpc(clientStreaming, async (requests, context) => {
         // The answer is one message; it is held only to check there is exactly one.
         const answers: MessageShape<DescMessage>[] = [];
-        for await (const answer of forwardStream(transport, clientStreaming, requests, context)) {
+        for await (const answer of forwardStream(forwarding, clientStreaming, requests, context)) {
           answers.push(answer);
         }
         const [answer] = answers;
@@ -94,7 +108,7 @@ function registerForwarder(router: ConnectRouter, method: DescMethod, transport:
     case "bidi_streaming": {
       const bidiStreaming = method as DescMethodBiDiStreaming;
       router.rpc(bidiStreaming, (requests, context) =>
-        forwardStream(transport, bidiStreaming, requests, context),
+        forwardStream(forwarding, bidiStreaming, requests, context),
       );
       return;
     }
@@ -107,16 +121,16 @@ function registerForwarder(router: ConnectRouter, method: DescMethod, transport:
  * it) and trailers after the last.
  */
 async function* forwardStream<I extends DescMessage, O extends DescMessage>(
-  transport: Transport,
+  forwarding: Forwarding,
   method: DescMethodStreaming<I, O>,
   requests: AsyncIterable<MessageInitShape<I>>,
   context: HandlerContext,
 ): AsyncGenerator<MessageShape<O>> {
   try {
-    const response = await transport.stream(
+    const response = await forwarding.transport.stream(
       method,
       context.signal,
-      remainingTimeoutMs(context),
+      forwarding.timeoutOf(context),
       forwardedRequestHeaders(context.requestHeader),
       requests,
     );
@@ -129,7 +143,7 @@ async function* forwardStream<I extends DescMessage, O extends DescMessage>(
 }
 
 /**
- * The client's remaining deadline, if it set one. Never 0: the transport
+ * The default deadline: the client's remaining one, if it set one. Never 0: the transport
  * reads 0 as "no deadline", and a spent deadline must still fail upstream.
  */
 function remainingTimeoutMs(context: HandlerContext): number | undefined {

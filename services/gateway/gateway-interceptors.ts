@@ -1,12 +1,22 @@
 import type { Interceptor } from "@connectrpc/connect";
+import { createAuthenticationInterceptor, createScopeInterceptor } from "./auth/authentication.js";
+import type { TokenVerifier } from "./auth/token-verifier.js";
 import { createRequestIdInterceptor } from "./request-id.js";
 
 /**
  * The gateway's own interceptors, outermost first, in one place so the order
  * is visible and deliberate: the request id comes first so every later layer
- * (tracing, authentication and scope checks belong after it) can log it. They
- * run after the kit's call tracking and logging.
+ * can log it (a refused call gets one too); then authentication (who calls),
+ * then the scope check (may they call this RPC). They run after the kit's
+ * call tracking, tracing and logging.
  */
-export function createGatewayInterceptors(): Interceptor[] {
-  return [createRequestIdInterceptor()];
+export function createGatewayInterceptors(auth: {
+  verifier: TokenVerifier;
+  maxTokenBytes: number;
+}): Interceptor[] {
+  return [
+    createRequestIdInterceptor(),
+    createAuthenticationInterceptor(auth),
+    createScopeInterceptor(),
+  ];
 }

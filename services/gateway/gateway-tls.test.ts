@@ -13,6 +13,7 @@ import { createServiceServer, type ServiceServer } from "../kit/server.js";
 import { gatewayConfigSchema } from "./config.js";
 import { createGatewayParts } from "./gateway.js";
 import { type FixtureUpstreams, startFixtureUpstreams } from "./testing/fixture-upstreams.js";
+import { createTestAuth } from "./testing/test-auth.js";
 
 const run = promisify(execFile);
 let upstreams: FixtureUpstreams | undefined;
@@ -52,7 +53,8 @@ async function selfSignedCertificate(): Promise<{ certFile: string; keyFile: str
 
 describe("gateway TLS", () => {
   it("serves gRPC over TLS when gateway.tls names a certificate and key", async () => {
-    upstreams = await startFixtureUpstreams();
+    const auth = await createTestAuth();
+    upstreams = await startFixtureUpstreams([auth.upstreamInternalAuth.serverInterceptor]);
     const tls = await selfSignedCertificate();
     const config = gatewayConfigSchema.parse({
       listen: "127.0.0.1:0",
@@ -61,7 +63,10 @@ describe("gateway TLS", () => {
       tls,
       ...upstreams.urls,
     });
-    const parts = createGatewayParts(config);
+    const parts = await createGatewayParts(config, {
+      keys: auth.keys,
+      internalAuth: auth.gatewayInternalAuth,
+    });
     server = createServiceServer({
       ...parts,
       settings: config,
@@ -71,16 +76,25 @@ describe("gateway TLS", () => {
     expect(url.protocol).toBe("https:");
     const catalog = createClient(
       CatalogService,
-      createGrpcTransport({ baseUrl: url.origin, nodeOptions: { ca: readFileSync(tls.certFile) } }),
+      createGrpcTransport({
+        baseUrl: url.origin,
+        nodeOptions: { ca: readFileSync(tls.certFile) },
+        interceptors: [auth.bearer(await auth.token())],
+      }),
     );
     expect((await catalog.getDataset({ name: "t" })).dataset?.name).toBe("catalogd:t");
   });
 
-  it("names the key and the file when a TLS file cannot be read", () => {
+  it("names the key and the file when a TLS file cannot be read", async () => {
+    const auth = await createTestAuth();
     const config = gatewayConfigSchema.parse({
       tls: { certFile: "/nonexistent/cert.pem", keyFile: "/nonexistent/key.pem" },
     });
-    expect(() => createGatewayParts(config)).toThrow(ConfigError);
-    expect(() => createGatewayParts(config)).toThrow(/gateway\.tls\.certFile: cannot read/);
+    const parts = createGatewayParts(config, {
+      keys: auth.keys,
+      internalAuth: auth.gatewayInternalAuth,
+    });
+    await expect(parts).rejects.toThrow(ConfigError);
+    await expect(parts).rejects.toThrow(/gateway\.tls\.certFile: cannot read/);
   });
 });

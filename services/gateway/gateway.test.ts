@@ -30,11 +30,15 @@ import {
   fixtureChunk,
   startFixtureUpstreams,
 } from "./testing/fixture-upstreams.js";
+import { createTestAuth, type TestAuth } from "./testing/test-auth.js";
 
 const run = promisify(execFile);
 const servers: ServiceServer[] = [];
 let upstreams: FixtureUpstreams;
 let gateway: URL;
+let auth: TestAuth;
+/** A token with every scope and every dataset. */
+let token: string;
 
 /** Starts a gateway in-process, built exactly as main.ts builds it. */
 async function startGateway(settings: Record<string, unknown>): Promise<URL> {
@@ -44,7 +48,10 @@ async function startGateway(settings: Record<string, unknown>): Promise<URL> {
     drainTimeoutMs: 500,
     ...settings,
   });
-  const parts = createGatewayParts(config);
+  const parts = await createGatewayParts(config, {
+    keys: auth.keys,
+    internalAuth: auth.gatewayInternalAuth,
+  });
   const server = createServiceServer({
     ...parts,
     settings: config,
@@ -63,10 +70,23 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
 }
 
 const grpcClient = <T extends Parameters<typeof createClient>[0]>(service: T, url = gateway) =>
-  createClient(service, createGrpcTransport({ baseUrl: url.origin, acceptCompression: [] }));
+  createClient(
+    service,
+    createGrpcTransport({
+      baseUrl: url.origin,
+      acceptCompression: [],
+      interceptors: [auth.bearer(token)],
+    }),
+  );
+
+/** Upstreams that check the gateway's internal credential, as the real services do. */
+const startCheckingUpstreams = () =>
+  startFixtureUpstreams([auth.upstreamInternalAuth.serverInterceptor]);
 
 beforeAll(async () => {
-  upstreams = await startFixtureUpstreams();
+  auth = await createTestAuth();
+  token = await auth.token();
+  upstreams = await startCheckingUpstreams();
   gateway = await startGateway(upstreams.urls);
 });
 
@@ -87,14 +107,13 @@ describe("gateway over gRPC (connect-node, h2c)", () => {
     expect(models.models.map((m) => m.name)).toEqual(["aibridge:fixture"]);
   });
 
-  it("passes request headers on and brings response headers and trailers back", async () => {
+  it("passes request headers on (the caller's token replaced by an internal one) and brings response headers and trailers back", async () => {
     let header = new Headers();
     let trailer = new Headers();
     const answer = await grpcClient(StorageService).headObject(
       { key: "k" },
       {
         headers: {
-          authorization: "Bearer token-1",
           traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
           tracestate: "vendor=1",
           "x-request-id": "req-42",
@@ -109,7 +128,13 @@ describe("gateway over gRPC (connect-node, h2c)", () => {
       },
     );
     const seen = upstreams.probe.lastHeaders;
-    expect(seen?.get("authorization")).toBe("Bearer token-1");
+    expect(seen?.get("authorization")).toMatch(/^Bearer /);
+    expect(seen?.get("authorization")).not.toContain(token);
+    expect(upstreams.probe.lastIdentity).toEqual({
+      subject: "tester",
+      scopes: expect.arrayContaining(["storage.read", "query"]),
+      datasets: ["*"],
+    });
     expect(seen?.get("traceparent")).toBe(
       "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
     );
@@ -134,12 +159,32 @@ describe("gateway over gRPC (connect-node, h2c)", () => {
     expect(header.get("x-request-id")).toBe(id);
   });
 
-  it("hands the client's remaining deadline to the service, and none when there is none", async () => {
+  it("hands the client's remaining deadline to the service, and the default when there is none", async () => {
     await grpcClient(QueryService).explainQuery({ sql: "x" }, { timeoutMs: 5_000 });
     expect(upstreams.probe.lastTimeoutMs).toBeLessThanOrEqual(5_000);
     expect(upstreams.probe.lastTimeoutMs).toBeGreaterThan(4_000);
     await grpcClient(QueryService).explainQuery({ sql: "x" });
-    expect(upstreams.probe.lastTimeoutMs).toBeUndefined();
+    expect(upstreams.probe.lastTimeoutMs).toBeLessThanOrEqual(600_000);
+    expect(upstreams.probe.lastTimeoutMs).toBeGreaterThan(599_000);
+  });
+
+  it("cuts a deadline longer than the maximum, and ends a call without one at the default", async () => {
+    const bounded = await startGateway({
+      ...upstreams.urls,
+      deadline: { defaultTimeoutMs: 300, maxTimeoutMs: 2_000 },
+    });
+    await grpcClient(QueryService, bounded).explainQuery({ sql: "x" }, { timeoutMs: 60_000 });
+    expect(upstreams.probe.lastTimeoutMs).toBeLessThanOrEqual(2_000);
+    expect(upstreams.probe.lastTimeoutMs).toBeGreaterThan(1_000);
+    const started = performance.now();
+    const error = await (async () => {
+      for await (const _ of grpcClient(QueryService, bounded).executeQuery({ sql: "s" })) {
+      }
+    })().catch((e: unknown) => ConnectError.from(e));
+    expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    const plan = await grpcClient(QueryService, bounded).explainQuery({ sql: "after" });
+    expect(plan.plan).toBe("plan for after");
   });
 
   it("passes a service's error on with its code, message and ErrorDetail", async () => {
@@ -259,7 +304,7 @@ describe("gateway over gRPC (connect-node, h2c)", () => {
 
 describe("gateway when a service fails mid-call", () => {
   it("answers UNAVAILABLE when the service goes away during a stream", async () => {
-    const dying = await startFixtureUpstreams();
+    const dying = await startCheckingUpstreams();
     const url = await startGateway(dying.urls);
     let received = 0;
     const error = await (async () => {
@@ -291,12 +336,18 @@ describe("gateway when a service fails mid-call", () => {
 describe("gateway over @grpc/grpc-js", () => {
   const serialize = (bytes: Uint8Array) => Buffer.from(bytes);
   const deserialize = (bytes: Buffer) => new Uint8Array(bytes);
+  const bearerMetadata = () => {
+    const metadata = new grpc.Metadata();
+    metadata.set("authorization", `Bearer ${token}`);
+    return metadata;
+  };
 
   it("forwards unary calls with metadata, and streams server responses", async () => {
     const channel = new grpc.Client(gateway.host, grpc.credentials.createInsecure());
     try {
       const metadata = new grpc.Metadata();
       metadata.set("x-custom", "from-grpc-js");
+      metadata.set("authorization", `Bearer ${token}`);
       let responseMetadata = new grpc.Metadata();
       const reply = await new Promise<Uint8Array>((resolve, reject) => {
         const call = channel.makeUnaryRequest(
@@ -323,6 +374,7 @@ describe("gateway over @grpc/grpc-js", () => {
           GetObjectRequestSchema,
           create(GetObjectRequestSchema, { key: "s", length: BigInt(total * CHUNK_BYTES) }),
         ),
+        metadata,
       );
       const chunks: Uint8Array[] = [];
       for await (const bytes of stream as AsyncIterable<Uint8Array>) {
@@ -344,6 +396,7 @@ describe("gateway over @grpc/grpc-js", () => {
           serialize,
           deserialize,
           toBinary(HeadObjectRequestSchema, create(HeadObjectRequestSchema, { key: "missing" })),
+          bearerMetadata(),
           (e) => resolve(e as grpc.ServiceError),
         ),
       );
@@ -362,7 +415,11 @@ describe("gateway over HTTP/1.1 for browsers and curl", () => {
       `${gateway.origin}/lakehouse.storage.v1.StorageService/HeadObject`,
       {
         method: "POST",
-        headers: { "content-type": "application/json", "x-custom": "from-fetch" },
+        headers: {
+          "content-type": "application/json",
+          "x-custom": "from-fetch",
+          authorization: `Bearer ${token}`,
+        },
         body: JSON.stringify({ key: "j" }),
       },
     );
@@ -378,7 +435,7 @@ describe("gateway over HTTP/1.1 for browsers and curl", () => {
       `${gateway.origin}/lakehouse.storage.v1.StorageService/HeadObject`,
       {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
         body: JSON.stringify({ key: "missing" }),
       },
     );
@@ -394,7 +451,10 @@ describe("gateway over HTTP/1.1 for browsers and curl", () => {
   });
 
   it("serves gRPC-Web (connect-web over fetch): unary, server streaming and errors", async () => {
-    const transport = createGrpcWebTransport({ baseUrl: gateway.origin });
+    const transport = createGrpcWebTransport({
+      baseUrl: gateway.origin,
+      interceptors: [auth.bearer(token)],
+    });
     const storage = createClient(StorageService, transport);
     const head = await storage.headObject({ key: "w" }, { headers: { "x-custom": "from-web" } });
     expect(head.object?.contentType).toBe("from-web");
@@ -462,7 +522,7 @@ describe("gateway over HTTP/1.1 for browsers and curl", () => {
     const call = (origin: string) =>
       fetch(`${gateway.origin}/lakehouse.storage.v1.StorageService/HeadObject`, {
         method: "POST",
-        headers: { origin, "content-type": "application/json" },
+        headers: { origin, "content-type": "application/json", authorization: `Bearer ${token}` },
         body: JSON.stringify({ key: "c" }),
       });
     const allowed = await call("http://127.0.0.1:3000");

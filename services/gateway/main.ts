@@ -6,13 +6,15 @@ await runService({
   name: "gateway",
   schema: gatewayConfigSchema,
   async build(config, logger) {
-    const parts = createGatewayParts(config);
+    const parts = await createGatewayParts(config);
     logger.info("forwarding", {
       storage: config.storageUrl,
       catalog: config.catalogUrl,
       query: config.queryUrl,
       ai: config.aiUrl,
       tls: parts.tls !== undefined,
+      keys: config.auth.jwksUrl !== "" ? config.auth.jwksUrl : config.auth.publicKeyFile,
+      algorithms: config.auth.algorithms,
     });
     return parts;
   },

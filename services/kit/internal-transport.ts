@@ -1,5 +1,6 @@
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createClientTracing } from "./telemetry/rpc-tracing.js";
 
 /** Options of {@link createInternalTransport}. */
 export interface InternalTransportOptions {
@@ -11,7 +12,8 @@ export interface InternalTransportOptions {
 
 /**
  * The transport for calls between services: gRPC over HTTP/2 cleartext on
- * loopback or the cluster network, one multiplexed session per peer, and no
+ * loopback or the cluster network, one multiplexed session per peer, a
+ * CLIENT span per call carrying the trace to the peer, and no
  * compression (Arrow and object bytes barely compress and gzip costs ~8× the
  * throughput).
  */
@@ -24,7 +26,7 @@ export function createInternalTransport(
     acceptCompression: [],
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
-    interceptors: options.interceptors ?? [],
+    interceptors: [createClientTracing(), ...(options.interceptors ?? [])],
     pingIntervalMs: 30_000,
     idleConnectionTimeoutMs: 5 * 60_000,
   });

@@ -1,3 +1,5 @@
+import { activeTraceFields } from "./telemetry/trace-fields.js";
+
 /** Severity of a log line, lowest first. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -8,7 +10,8 @@ export type LogFields = Record<string, unknown>;
 
 /**
  * A structured logger: one JSON object per line on stdout, so log shippers and
- * tests parse lines without guessing. `child` adds fields to every line.
+ * tests parse lines without guessing. `child` adds fields to every line; a
+ * line logged inside a span carries its `trace_id` and `span_id`.
  */
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
@@ -37,7 +40,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     if (levelRank[level] < minimum) return;
     write(
       JSON.stringify(
-        { time: new Date().toISOString(), level, ...base, msg, ...fields },
+        { time: new Date().toISOString(), level, ...base, msg, ...activeTraceFields(), ...fields },
         errorAware,
       ),
     );

@@ -44,11 +44,25 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0");
 /** Creates the listener; nothing is bound until `listen`. */
 export function createProtocolListener(options: ProtocolListenerOptions): ProtocolListener {
   const h2 = http2.createServer({
-    settings: { maxConcurrentStreams: options.maxConcurrentStreams },
+    // maxHeaderListSize is what bounds received headers on HTTP/2 (a stream over
+    // it is reset with ENHANCE_YOUR_CALM, which gRPC clients read as
+    // RESOURCE_EXHAUSTED); maxSendHeaderBlockLength bounds the ones sent.
+    settings: {
+      maxConcurrentStreams: options.maxConcurrentStreams,
+      maxHeaderListSize: options.maxHeaderBytes,
+    },
     maxSendHeaderBlockLength: options.maxHeaderBytes,
     maxSessionMemory: 64,
   });
-  h2.on("request", options.handler);
+  h2.on("request", (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => {
+    // A client's first requests may arrive before it has acknowledged the
+    // SETTINGS that carry maxHeaderListSize, so the limit is also checked here.
+    if (headerBytes(request.rawHeaders) > options.maxHeaderBytes) {
+      request.stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      return;
+    }
+    options.handler(request, response);
+  });
   const h1 = http.createServer({ maxHeaderSize: options.maxHeaderBytes }, options.handler);
   h1.keepAliveTimeout = 30_000;
   // http.Server only tracks idle connections it accepted itself, so the
@@ -138,4 +152,11 @@ export function createProtocolListener(options: ProtocolListenerOptions): Protoc
       for (const socket of sockets) socket.destroy();
     },
   };
+}
+
+/** Bytes of a header block as HTTP/2 counts them: name, value and 32 per field (RFC 9113 §6.5.2). */
+function headerBytes(rawHeaders: readonly string[]): number {
+  let total = 0;
+  for (const field of rawHeaders) total += field.length;
+  return total + 16 * rawHeaders.length;
 }

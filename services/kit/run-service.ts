@@ -7,6 +7,7 @@ import {
   type ServiceRegistration,
   type ServiceServerOptions,
 } from "./server.js";
+import { shutdownTelemetry } from "./telemetry/telemetry-sdk.js";
 
 /** What a service builds from its config: its RPCs, and what to release on exit. */
 export interface ServiceParts {
@@ -63,6 +64,8 @@ export async function runService<S extends z.ZodObject>(options: RunServiceOptio
     logger.info("stopping", { reason });
     await server.shutdown();
     await parts.close?.();
+    // The last spans (the drain's included) leave before the process does.
+    await shutdownTelemetry();
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));

@@ -7,9 +7,11 @@ import { ServerReflection } from "../../gen/grpc/reflection/v1/reflection_pb.js"
 import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { createCallLogging, createCallTracker } from "./call-tracking.js";
 import { createHealthRegistry, type HealthRegistry } from "./health.js";
+import { requestContextValues } from "./identity/bearer-token.js";
 import type { Logger } from "./logger.js";
 import { createProtocolListener, type DualHandler } from "./protocol-listener.js";
 import { createReflectionService, createReflectionServiceV1alpha } from "./reflection.js";
+import { createServerTracing } from "./telemetry/rpc-tracing.js";
 
 /** A service and its implementation, ready to be routed. Missing methods answer UNIMPLEMENTED. */
 export interface ServiceRegistration {
@@ -79,7 +81,7 @@ export interface ServiceServerOptions {
   services: ServiceRegistration[];
   settings: ServerSettings;
   logger: Logger;
-  /** Interceptors that run after call tracking and logging (auth, tracing, validation). */
+  /** Interceptors that run after call tracking, tracing and logging (auth, validation). */
   interceptors?: Interceptor[];
   /** Wraps the HTTP handler, e.g. for CORS or static files. */
   wrapHandler?: (handler: DualHandler) => DualHandler;
@@ -103,7 +105,7 @@ export interface ServiceServer {
  * Builds the server every service runs: Connect, gRPC and gRPC-Web on one
  * port (HTTP/2 and HTTP/1.1), gRPC health and reflection, explicit message
  * limits, uncompressed responses (compressing Arrow and object bytes costs
- * more than it saves), call logging and graceful drain.
+ * more than it saves), a trace span per call, call logging and graceful drain.
  */
 export function createServiceServer(options: ServiceServerOptions): ServiceServer {
   const { settings, logger } = options;
@@ -126,7 +128,14 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     writeMaxBytes: settings.maxMessageBytes,
     acceptCompression: [],
     shutdownSignal: shutdownController.signal,
-    interceptors: [tracker.interceptor, createCallLogging(logger), ...(options.interceptors ?? [])],
+    // The raw authorization fields, so "exactly one" can be enforced (Node keeps only the first).
+    contextValues: requestContextValues,
+    interceptors: [
+      tracker.interceptor,
+      createServerTracing(),
+      createCallLogging(logger),
+      ...(options.interceptors ?? []),
+    ],
   }) as DualHandler;
   const listener = createProtocolListener({
     handler: options.wrapHandler ? options.wrapHandler(handler) : handler,

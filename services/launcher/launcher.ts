@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import {
   Health,
@@ -41,7 +41,8 @@ export interface RunningSystem {
 const repositoryRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 
 /**
- * Starts each service as its own process (`node --import tsx services/<name>/main.ts`),
+ * Starts each service as its own process (`node --import tsx --import
+ * <telemetry register> services/<name>/main.ts`),
  * then waits until every one answers SERVING on the gRPC health service. If one
  * fails to start, all are stopped and the error names it.
  */
@@ -56,7 +57,14 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   for (const service of options.services) {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", resolve(repositoryRoot, "services", service.name, "main.ts")],
+      [
+        "--import",
+        "tsx",
+        // Tracing starts before the service's first module loads.
+        "--import",
+        pathToFileURL(resolve(repositoryRoot, "services/kit/telemetry/register.ts")).href,
+        resolve(repositoryRoot, "services", service.name, "main.ts"),
+      ],
       // The IPC channel lets a child notice when the launcher dies without a word.
       { env: options.env, stdio: ["ignore", "pipe", "pipe", "ipc"] },
     );

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadConfig } from "../kit/config.js";
+import { launcherConfigSchema } from "./launcher-config.js";
 import { serviceConfigSchemas } from "./system-config.js";
 
 const documented = parse(
@@ -10,8 +11,13 @@ const documented = parse(
 ) as Record<string, unknown>;
 
 describe("lakehouse.yaml", () => {
-  it("has a section for every service and nothing else", () => {
-    expect(Object.keys(documented)).toEqual(Object.keys(serviceConfigSchemas));
+  it("has the launcher's section and one for every service, and nothing else", () => {
+    expect(Object.keys(documented)).toEqual(["launcher", ...Object.keys(serviceConfigSchemas)]);
+  });
+
+  it("shows every launcher setting with its default", () => {
+    const defaults = loadConfig({ section: "launcher", schema: launcherConfigSchema, env: {} });
+    expect(documented.launcher).toEqual(defaults);
   });
 
   it.each(Object.entries(serviceConfigSchemas))(

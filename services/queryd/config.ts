@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { internalAuthSettings } from "../kit/identity/internal-auth.js";
 import { serverSettings } from "../kit/server.js";
 
 const DUCKDB_SIZE = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
@@ -9,6 +10,7 @@ const DUCKDB_SIZE = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
  */
 export const querydConfigSchema = z.object({
   ...serverSettings("127.0.0.1:7103"),
+  ...internalAuthSettings(),
   /** catalogd's base URL (gRPC over HTTP/2). */
   catalogUrl: z.url().default("http://127.0.0.1:7102"),
   /** storaged's base URL (gRPC over HTTP/2). */

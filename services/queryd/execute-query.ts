@@ -12,6 +12,7 @@ import {
 } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { serviceError } from "../kit/errors.js";
 import type { Logger } from "../kit/logger.js";
+import { inSpan, lakehouseTracer, recordFailure } from "../kit/telemetry/tracer.js";
 import { duckdbCall, interruption } from "./duckdb-errors.js";
 import { bindParameters } from "./query-parameters.js";
 import { type QueryResolutionDeps, resolveQuery } from "./query-resolution.js";
@@ -59,10 +60,13 @@ export async function* executeQuery(
       : Math.min(Number(request.maxRows), limits.maxResultRows);
   const failOnLimit = request.onLimit === LimitBehavior.FAIL;
   const queryId = randomUUID();
-  const resolved = await resolveQuery(deps, request.sql, {
-    expectedSchemaFingerprints: request.expectedSchemaFingerprints,
-    signal,
-  });
+  const resolved = await inSpan("query.resolve", { "lakehouse.query.id": queryId }, () =>
+    resolveQuery(deps, request.sql, {
+      expectedSchemaFingerprints: request.expectedSchemaFingerprints,
+      signal,
+      caller: deps.callerOf?.(context),
+    }),
+  );
   let statement: DuckDBPreparedStatement | undefined;
   let finished = false;
   let rowCount = 0;
@@ -84,6 +88,18 @@ export async function* executeQuery(
     resolved.release();
   };
   signal.addEventListener("abort", abandon, { once: true });
+  // The statement's text is left out of the span: its literals may be personal
+  // data; the query id leads to the log line and the receipts name the datasets.
+  const execution = lakehouseTracer().startSpan("duckdb.query", {
+    attributes: {
+      "db.system.name": "duckdb",
+      "db.operation.name": "SELECT",
+      "lakehouse.query.id": queryId,
+      "lakehouse.query.datasets": resolved.receipts.map(
+        (receipt) => `${receipt.dataset}@${receipt.version}`,
+      ),
+    },
+  });
   async function* send(response: ExecuteQueryResponse): AsyncGenerator<ExecuteQueryResponse> {
     waitingForConsumer = true;
     yield response;
@@ -176,7 +192,17 @@ export async function* executeQuery(
         },
       }),
     );
+  } catch (error) {
+    recordFailure(execution, error);
+    throw error;
   } finally {
+    execution.setAttributes({
+      "db.response.returned_rows": rowCount,
+      "lakehouse.query.bytes": byteCount,
+      "lakehouse.query.truncated": truncated,
+      "lakehouse.query.finished": finished,
+    });
+    execution.end();
     signal.removeEventListener("abort", abandon);
     statement?.destroySync();
     session.close(!finished);

@@ -23,7 +23,10 @@ export async function explainQuery(
   context: HandlerContext,
 ): Promise<ExplainQueryResponse> {
   const { signal } = context;
-  const resolved = await resolveQuery(deps, request.sql, { signal });
+  const resolved = await resolveQuery(deps, request.sql, {
+    signal,
+    caller: deps.callerOf?.(context),
+  });
   const statements: DuckDBPreparedStatement[] = [];
   let finished = false;
   const session = await openQuerySession(deps.engine, signal).catch((error: unknown) => {

@@ -3,6 +3,7 @@ import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { serviceError } from "../kit/errors.js";
+import { inSpan } from "../kit/telemetry/tracer.js";
 import { downloadObject, type StorageClient } from "../storaged/client.js";
 
 /** A data file as a snapshot lists it. */
@@ -57,6 +58,12 @@ interface Entry {
   lastUse: number;
 }
 
+/** Files of one acquire found in the cache, and those that had to be (or were being) fetched. */
+interface Tally {
+  hits: number;
+  misses: number;
+}
+
 interface Fetch {
   readonly done: Promise<void>;
   /** Queries waiting for this fetch; each gets a pin when it lands. */
@@ -103,6 +110,14 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
   const pathOf = (sha: string) => path.join(root, sha.slice(0, 2), `${sha}.parquet`);
 
   async function fetchFile(file: CacheFileRef, sha: string): Promise<void> {
+    return inSpan(
+      "file-cache.fetch",
+      { "lakehouse.storage.key": file.key, "lakehouse.storage.size": Number(file.size) },
+      () => download(file, sha),
+    );
+  }
+
+  async function download(file: CacheFileRef, sha: string): Promise<void> {
     const finalPath = pathOf(sha);
     await mkdir(path.dirname(finalPath), { recursive: true });
     const partPath = `${finalPath}.${randomUUID()}.part`;
@@ -134,8 +149,8 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
     }
   }
 
-  /** Resolves when the file is present and pinned for the caller. */
-  async function pin(file: CacheFileRef, signal?: AbortSignal): Promise<Entry> {
+  /** Resolves when the file is present and pinned for the caller; counts it a hit or a miss. */
+  async function pin(file: CacheFileRef, tally: Tally, signal?: AbortSignal): Promise<Entry> {
     const sha = file.sha256;
     if (!SHA256.test(sha)) {
       throw serviceError(
@@ -145,6 +160,7 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
       );
     }
     const present = entries.get(sha);
+    tally[present ? "hits" : "misses"]++;
     if (present) {
       present.pins++;
       present.lastUse = ++clock;
@@ -190,38 +206,55 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
     return entry;
   }
 
+  async function acquire(
+    files: readonly CacheFileRef[],
+    tally: Tally,
+    signal?: AbortSignal,
+  ): Promise<CacheLease> {
+    const pinned: Entry[] = [];
+    const unpin = () => {
+      for (const entry of pinned.splice(0)) entry.pins--;
+      evict();
+    };
+    const settled = await Promise.allSettled(
+      files.map(async (file) => {
+        const entry = await pin(file, tally, signal);
+        pinned.push(entry);
+        return entry.path;
+      }),
+    );
+    const failure = settled.find((result) => result.status === "rejected");
+    if (failure) {
+      unpin();
+      throw failure.reason;
+    }
+    evict();
+    let released = false;
+    return {
+      paths: settled.map((result) => (result as PromiseFulfilledResult<string>).value),
+      release() {
+        if (released) return;
+        released = true;
+        unpin();
+      },
+    };
+  }
+
   return {
     stagingDirectory,
     usedBytes: () => used,
-    async acquire(files, signal) {
-      const pinned: Entry[] = [];
-      const unpin = () => {
-        for (const entry of pinned.splice(0)) entry.pins--;
-        evict();
-      };
-      const settled = await Promise.allSettled(
-        files.map(async (file) => {
-          const entry = await pin(file, signal);
-          pinned.push(entry);
-          return entry.path;
-        }),
-      );
-      const failure = settled.find((result) => result.status === "rejected");
-      if (failure) {
-        unpin();
-        throw failure.reason;
-      }
-      evict();
-      let released = false;
-      return {
-        paths: settled.map((result) => (result as PromiseFulfilledResult<string>).value),
-        release() {
-          if (released) return;
-          released = true;
-          unpin();
-        },
-      };
-    },
+    acquire: (files, signal) =>
+      inSpan("file-cache.acquire", { "lakehouse.cache.files": files.length }, async (span) => {
+        const tally: Tally = { hits: 0, misses: 0 };
+        try {
+          return await acquire(files, tally, signal);
+        } finally {
+          span.setAttributes({
+            "lakehouse.cache.hits": tally.hits,
+            "lakehouse.cache.misses": tally.misses,
+          });
+        }
+      }),
   };
 }
 

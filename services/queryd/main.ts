@@ -1,8 +1,10 @@
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { CatalogService } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { QueryService } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { StorageService } from "../../gen/lakehouse/storage/v1/storage_pb.js";
+import { requireIdentity } from "../kit/identity/caller-identity.js";
+import { openInternalAuth } from "../kit/identity/internal-auth.js";
+import { createInternalTransport } from "../kit/internal-transport.js";
 import { runService } from "../kit/run-service.js";
 import { registration } from "../kit/server.js";
 import { querydConfigSchema } from "./config.js";
@@ -14,13 +16,12 @@ await runService({
   name: "queryd",
   schema: querydConfigSchema,
   async build(config, logger) {
-    // Data files and query bytes are incompressible; gzip would only slow the hops.
+    // The kit's transport: uncompressed (data files barely compress), traced.
+    const internalAuth = await openInternalAuth("queryd", config.internalAuth);
     const transport = (baseUrl: string) =>
-      createGrpcTransport({
-        baseUrl,
-        acceptCompression: [],
-        readMaxBytes: config.maxMessageBytes,
-        writeMaxBytes: config.maxMessageBytes,
+      createInternalTransport(baseUrl, {
+        maxMessageBytes: config.maxMessageBytes,
+        interceptors: [internalAuth.clientInterceptor],
       });
     const catalog = createClient(CatalogService, transport(config.catalogUrl));
     const storage = createClient(StorageService, transport(config.storageUrl));
@@ -54,9 +55,11 @@ await runService({
               maxResultBytes: config.maxResultBytes,
               batchRows: config.batchRows,
             },
+            callerOf: (context) => requireIdentity(context.values),
           }),
         ),
       ],
+      interceptors: [internalAuth.serverInterceptor],
       close: () => engine.close(),
     };
   },

@@ -1,8 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { type Client, Code } from "@connectrpc/connect";
+import { type Client, Code, type HandlerContext } from "@connectrpc/connect";
 import type { CatalogService, Snapshot } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { type ReadReceipt, ReadReceiptSchema } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { serviceError } from "../kit/errors.js";
+import type { CallerIdentity } from "../kit/identity/caller-identity.js";
+import { requireDatasetGrant } from "../kit/identity/dataset-grants.js";
 import { sqlIdentifier, sqlString } from "../kit/sql-text.js";
 import type { DuckDBEngine } from "./duckdb-engine.js";
 import type { CacheLease, FileCache } from "./file-cache.js";
@@ -22,6 +24,11 @@ export interface QueryResolutionDeps {
   readonly engine: DuckDBEngine;
   readonly catalog: CatalogClient;
   readonly cache: FileCache;
+  /**
+   * The caller of a call, whose dataset grants every dataset a statement
+   * reads must match; when absent, no grants apply (in-process tests).
+   */
+  readonly callerOf?: (context: HandlerContext) => CallerIdentity;
 }
 
 /** A user statement bound to local, verified files: ready to run. */
@@ -39,6 +46,8 @@ export interface ResolveOptions {
   /** The schema fingerprint the caller expects per dataset name. */
   readonly expectedSchemaFingerprints?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
+  /** Whose grants apply: every dataset the statement names must be granted. */
+  readonly caller?: CallerIdentity | undefined;
 }
 
 interface Binding {
@@ -53,7 +62,11 @@ interface Binding {
  * expected schema fingerprints before anything runs, pin the snapshot files
  * in the local cache, and rewrite the statement to read those files.
  *
- * @throws errors of parsing and the statement resolver; the catalog's
+ * Grants are checked on every dataset the statement names (joins, subqueries
+ * and CTEs included) before the catalog is asked about any of them.
+ *
+ * @throws errors of parsing and the statement resolver; PERMISSION_DENIED
+ * (DATASET_NOT_GRANTED) for a dataset outside the caller's grants; the catalog's
  * NOT_FOUND for an unknown dataset or version; NOT_FOUND (DATASET_EMPTY) for
  * a dataset with no snapshot yet; FAILED_PRECONDITION
  * (SCHEMA_FINGERPRINT_MISMATCH); cache errors.
@@ -66,6 +79,10 @@ export async function resolveQuery(
   const { engine, catalog, cache } = deps;
   const ast = await engine.withUtilityConnection((connection) => parseStatement(connection, sql));
   const references = findDatasetReferences(ast);
+  const { caller } = options;
+  if (caller !== undefined) {
+    for (const reference of references) requireDatasetGrant(caller, reference.name);
+  }
   const bindings = new Map<string, Promise<Binding>>();
   const keyOf = (reference: DatasetReference) =>
     `${reference.name}@${reference.version ?? "latest"}`;

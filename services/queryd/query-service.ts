@@ -1,5 +1,6 @@
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { QueryService } from "../../gen/lakehouse/query/v1/query_pb.js";
+import type { CallerIdentity } from "../kit/identity/caller-identity.js";
 import type { Logger } from "../kit/logger.js";
 import type { StorageClient } from "../storaged/client.js";
 import type { DuckDBEngine } from "./duckdb-engine.js";
@@ -18,6 +19,8 @@ export interface QueryServiceDeps {
   readonly limits: ResultLimits;
   /** Logs one line per query with its id; none when absent. */
   readonly logger?: Logger;
+  /** The caller whose dataset grants statements must match; none when absent (tests). */
+  readonly callerOf?: (context: HandlerContext) => CallerIdentity;
 }
 
 /**

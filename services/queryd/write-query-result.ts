@@ -12,6 +12,7 @@ import {
 } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { validateDatasetName } from "../catalogd/dataset-name.js";
 import { dataPrefix } from "../catalogd/manifest-store.js";
+import { requireDatasetGrant } from "../kit/identity/dataset-grants.js";
 import { sqlString } from "../kit/sql-text.js";
 import { putObject, type StorageClient } from "../storaged/client.js";
 import { duckdbCall } from "./duckdb-errors.js";
@@ -39,7 +40,9 @@ export async function writeQueryResult(
 ): Promise<WriteQueryResultResponse> {
   const { signal } = context;
   const dataset = validateDatasetName(request.dataset);
-  const resolved = await resolveQuery(deps, request.sql, { signal });
+  const caller = deps.callerOf?.(context);
+  if (caller !== undefined) requireDatasetGrant(caller, dataset);
+  const resolved = await resolveQuery(deps, request.sql, { signal, caller });
   const localPath = path.join(deps.cache.stagingDirectory, `${randomUUID()}.parquet`);
   try {
     const rowCount = await copyToParquet(deps, resolved.sql, request, localPath, signal);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { internalAuthSettings } from "../kit/identity/internal-auth.js";
 import { serverSettings } from "../kit/server.js";
 
 /**
@@ -9,6 +10,7 @@ import { serverSettings } from "../kit/server.js";
 export const storagedConfigSchema = z
   .object({
     ...serverSettings("127.0.0.1:7101"),
+    ...internalAuthSettings(),
     /** Where objects live: a local directory or an S3-compatible bucket. */
     backend: z.enum(["local", "s3"]).default("local"),
     local: z

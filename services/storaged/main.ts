@@ -1,4 +1,5 @@
 import { StorageService } from "../../gen/lakehouse/storage/v1/storage_pb.js";
+import { openInternalAuth } from "../kit/identity/internal-auth.js";
 import { runService } from "../kit/run-service.js";
 import { registration } from "../kit/server.js";
 import { storagedConfigSchema } from "./config.js";
@@ -9,6 +10,7 @@ await runService({
   name: "storaged",
   schema: storagedConfigSchema,
   async build(config, logger) {
+    const internalAuth = await openInternalAuth("storaged", config.internalAuth);
     const backend = await openBackend(config);
     logger.info("backend ready", { backend: config.backend });
     return {
@@ -18,6 +20,7 @@ await runService({
           createStorageService(backend, { maxUploadBytes: config.maxUploadBytes }),
         ),
       ],
+      interceptors: [internalAuth.serverInterceptor],
       close: () => backend.close(),
     };
   },

@@ -2,10 +2,12 @@
 concatenated Arrow IPC stream to stdout; the receipt goes to stderr as JSON.
 
 Usage: query_client.py STUBS_DIR HOST:PORT SQL
-The stubs are generated from proto/ by the test that runs this script.
+The stubs are generated from proto/ by the test that runs this script. The
+bearer token comes from LAKEHOUSE_TOKEN, when set.
 """
 
 import json
+import os
 import sys
 
 sys.path.insert(0, sys.argv[1])
@@ -21,10 +23,13 @@ def main() -> None:
         target, options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)]
     ) as channel:
         stub = query_pb2_grpc.QueryServiceStub(channel)
+        token = os.environ.get("LAKEHOUSE_TOKEN")
+        metadata = [("authorization", f"Bearer {token}")] if token else []
         receipts = []
         out = sys.stdout.buffer
         try:
-            for response in stub.ExecuteQuery(query_pb2.ExecuteQueryRequest(sql=sql), timeout=60):
+            request = query_pb2.ExecuteQueryRequest(sql=sql)
+            for response in stub.ExecuteQuery(request, timeout=60, metadata=metadata):
                 kind = response.WhichOneof("payload")
                 message = getattr(response, kind)
                 if kind == "header":

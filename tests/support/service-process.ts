@@ -27,11 +27,21 @@ export function startServiceProcess(
   timeoutMs = 30_000,
 ): Promise<ServiceProcess> {
   const upper = name.toUpperCase();
-  const child = spawn(process.execPath, ["--import", "tsx", `services/${name}/main.ts`], {
-    cwd: root,
-    env: { ...process.env, [`LAKEHOUSE_${upper}_LISTEN`]: "127.0.0.1:0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "--import",
+      "./services/kit/telemetry/register.ts",
+      `services/${name}/main.ts`,
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, [`LAKEHOUSE_${upper}_LISTEN`]: "127.0.0.1:0", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const logs: Record<string, unknown>[] = [];
   let stderr = "";
   child.stderr?.setEncoding("utf8");

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,8 @@ import {
 } from "@connectrpc/connect";
 import { CatalogService } from "../../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { StorageService } from "../../../gen/lakehouse/storage/v1/storage_pb.js";
+import { requireIdentity } from "../../kit/identity/caller-identity.js";
+import { createInternalAuth } from "../../kit/identity/internal-auth.js";
 import type { StorageClient } from "../../storaged/client.js";
 import { createLocalBackend } from "../../storaged/local-backend.js";
 import { createStorageService } from "../../storaged/storage-service.js";
@@ -28,10 +31,13 @@ export interface CatalogFixture {
 /**
  * Starts storaged's real implementation (local backend) and catalogd in memory, wired
  * through connect router transports exactly as over the network, minus the sockets.
- * The author of a commit is read from the `x-author` request header.
+ * The author of a commit is read from the `x-author` request header, unless
+ * `enforceGrants` wires the catalog as catalogd's main does: internal
+ * credentials required, author and dataset grants from the caller's identity
+ * (call with `{ contextValues: callingAs(identity) }`).
  */
 export async function startCatalogFixture(
-  options: { maxCommitAttempts?: number } = {},
+  options: { maxCommitAttempts?: number; enforceGrants?: boolean } = {},
 ): Promise<CatalogFixture> {
   const root = await mkdtemp(join(tmpdir(), "catalogd-test-"));
   const workDirectory = join(root, "work");
@@ -42,20 +48,37 @@ export async function startCatalogFixture(
   });
   const storage = createClient(StorageService, storageTransport);
   const duckdb = await openCatalogDuckDB({ workDirectory });
-  const catalogTransport = createRouterTransport((router) => {
-    router.service(
-      CatalogService,
-      createCatalogService({
-        storage,
-        workDirectory,
-        duckdb,
-        authorOf: (context: HandlerContext) => context.requestHeader.get("x-author") ?? "",
-        ...(options.maxCommitAttempts === undefined
-          ? {}
-          : { maxCommitAttempts: options.maxCommitAttempts }),
-      }),
-    );
-  });
+  const secret = new Uint8Array(randomBytes(32));
+  const serverAuth = createInternalAuth({ service: "catalogd", secret });
+  const clientAuth = createInternalAuth({ service: "test", secret });
+  const identityOptions = options.enforceGrants
+    ? {
+        authorOf: (context: HandlerContext) => requireIdentity(context.values).subject,
+        callerOf: (context: HandlerContext) => requireIdentity(context.values),
+      }
+    : { authorOf: (context: HandlerContext) => context.requestHeader.get("x-author") ?? "" };
+  const catalogTransport = createRouterTransport(
+    (router) => {
+      router.service(
+        CatalogService,
+        createCatalogService({
+          storage,
+          workDirectory,
+          duckdb,
+          ...identityOptions,
+          ...(options.maxCommitAttempts === undefined
+            ? {}
+            : { maxCommitAttempts: options.maxCommitAttempts }),
+        }),
+      );
+    },
+    options.enforceGrants
+      ? {
+          router: { interceptors: [serverAuth.serverInterceptor] },
+          transport: { interceptors: [clientAuth.clientInterceptor] },
+        }
+      : {},
+  );
   return {
     storage,
     catalog: createClient(CatalogService, catalogTransport),

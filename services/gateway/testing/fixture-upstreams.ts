@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
-import { Code } from "@connectrpc/connect";
+import { Code, type Interceptor } from "@connectrpc/connect";
 import { AiService } from "../../../gen/lakehouse/ai/v1/ai_pb.js";
 import { CatalogService } from "../../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { QueryService } from "../../../gen/lakehouse/query/v1/query_pb.js";
 import { StorageService } from "../../../gen/lakehouse/storage/v1/storage_pb.js";
 import { serviceError } from "../../kit/errors.js";
+import { type CallerIdentity, identityOf } from "../../kit/identity/caller-identity.js";
 import { createLogger } from "../../kit/logger.js";
 import {
   createServiceServer,
@@ -25,6 +26,8 @@ export function fixtureChunk(index: number): Uint8Array {
 export interface UpstreamProbe {
   /** Request headers of the last HeadObject / ExplainQuery call. */
   lastHeaders?: Headers;
+  /** The caller identity the last HeadObject / ExplainQuery call was served as. */
+  lastIdentity?: CallerIdentity | undefined;
   /** `ctx.timeoutMs()` of the last ExplainQuery call. */
   lastTimeoutMs?: number | undefined;
   /** GetObject chunks produced so far. */
@@ -68,6 +71,7 @@ function storageFixture(probe: UpstreamProbe): ServiceRegistration {
     },
     headObject(request, context) {
       probe.lastHeaders = new Headers(context.requestHeader);
+      probe.lastIdentity = identityOf(context.values);
       if (request.key === "missing") {
         throw serviceError(Code.NotFound, "OBJECT_NOT_FOUND", "no object at missing", {
           key: request.key,
@@ -99,6 +103,7 @@ function queryFixture(probe: UpstreamProbe): ServiceRegistration {
     },
     explainQuery(request, context) {
       probe.lastHeaders = new Headers(context.requestHeader);
+      probe.lastIdentity = identityOf(context.values);
       probe.lastTimeoutMs = context.timeoutMs();
       return { plan: `plan for ${request.sql}` };
     },
@@ -125,8 +130,14 @@ export interface FixtureUpstreams {
   shutdown(): Promise<void>;
 }
 
-/** Starts the fixture upstreams with the same server kit the real services use. */
-export async function startFixtureUpstreams(): Promise<FixtureUpstreams> {
+/**
+ * Starts the fixture upstreams with the same server kit the real services
+ * use; `interceptors` are the server interceptors (e.g. the internal
+ * credential check).
+ */
+export async function startFixtureUpstreams(
+  interceptors: Interceptor[] = [],
+): Promise<FixtureUpstreams> {
   const probe: UpstreamProbe = { chunksProduced: 0, chunksConsumed: 0 };
   const logger = createLogger({ level: "error", write: () => {} });
   const settings = {
@@ -142,7 +153,7 @@ export async function startFixtureUpstreams(): Promise<FixtureUpstreams> {
     catalogFixture(),
     queryFixture(probe),
     aiFixture(),
-  ].map((service) => createServiceServer({ services: [service], settings, logger }));
+  ].map((service) => createServiceServer({ services: [service], settings, logger, interceptors }));
   const [storage, catalog, query, ai] = await Promise.all(servers.map((s) => s.start()));
   return {
     probe,
