@@ -12,8 +12,8 @@ import {
 import { serviceError } from "../kit/errors.js";
 import type { CallerIdentity } from "../kit/identity/caller-identity.js";
 import { isDatasetGranted, requireDatasetGrant } from "../kit/identity/dataset-grants.js";
+import { mapBounded } from "../kit/map-bounded.js";
 import type { StorageClient } from "../storaged/client.js";
-import { mapBounded } from "./bounded-map.js";
 import { type CatalogDuckDB, openCatalogDuckDB } from "./catalog-duckdb.js";
 import { type CommitDeps, commitChange, findKeyedCommit, prepareAddedFiles } from "./commit.js";
 import { deleteDataset, expireSnapshots } from "./dataset-maintenance.js";

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { serviceError } from "../kit/errors.js";
+import { createLruCache } from "../kit/lru-cache.js";
 import type { StorageClient } from "../storaged/client.js";
 import { putObject, readObject } from "../storaged/client.js";
 import { hasCode } from "./error-code.js";
@@ -49,6 +50,9 @@ export function dataPrefix(name: string): string {
 
 const JSON_TYPE = "application/json";
 
+/** Manifests (and latest versions) kept in memory; a manifest is a few KiB to a few MiB. */
+const MANIFEST_CACHE_ENTRIES = 1024;
+
 /** Reads and writes the catalog's objects; the only module that knows their keys. */
 export interface ManifestStore {
   /** @throws ALREADY_EXISTS (DATASET_EXISTS) when the name is taken. */
@@ -86,6 +90,12 @@ export interface ManifestStore {
 
 /** Creates the store over a storaged client. */
 export function createManifestStore(storage: StorageClient): ManifestStore {
+  // Manifests never change once written, so their bytes are cached (parsed anew on
+  // every read, so callers never share an object). Expiry and deletion evict them.
+  const manifestBytes = createLruCache<string, Uint8Array>(MANIFEST_CACHE_ENTRIES);
+  // The latest version last seen per dataset id: the latest is never expired, so
+  // probing forward from it finds the current latest without the hint or a listing.
+  const latestSeen = createLruCache<string, bigint>(MANIFEST_CACHE_ENTRIES);
   const exists = async (key: string): Promise<boolean> => {
     try {
       await storage.headObject({ key });
@@ -207,18 +217,27 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
     async latestVersion(dataset) {
       // Versions exist as one gap-free range (commits add v+1 create-only, expiry removes
       // the oldest first), so from any existing version, probing forward finds the latest.
-      let version = await readHint(dataset);
-      if (version === 0n || !(await exists(snapshotKey(dataset.id, version)))) {
-        const versions = await listVersions(dataset);
-        version = versions[versions.length - 1] ?? 0n;
-        if (version === 0n) return 0n;
+      let version = latestSeen.get(dataset.id);
+      if (version === undefined) {
+        version = await readHint(dataset);
+        if (version === 0n || !(await exists(snapshotKey(dataset.id, version)))) {
+          const versions = await listVersions(dataset);
+          version = versions[versions.length - 1] ?? 0n;
+          if (version === 0n) return 0n;
+        }
       }
       while (await exists(snapshotKey(dataset.id, version + 1n))) version++;
+      latestSeen.set(dataset.id, version);
       return version;
     },
 
     async readSnapshot(dataset, version) {
-      const bytes = version > 0n ? await readIfExists(snapshotKey(dataset.id, version)) : undefined;
+      const key = snapshotKey(dataset.id, version);
+      let bytes = manifestBytes.get(key);
+      if (bytes === undefined && version > 0n) {
+        bytes = await readIfExists(key);
+        if (bytes !== undefined) manifestBytes.set(key, bytes);
+      }
       if (bytes === undefined) {
         throw serviceError(
           Code.NotFound,
@@ -251,6 +270,7 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
     listVersions,
 
     async deleteSnapshot(dataset, version) {
+      manifestBytes.delete(snapshotKey(dataset.id, version));
       await deleteKey(snapshotKey(dataset.id, version));
     },
 
@@ -286,6 +306,8 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
     },
 
     async deleteCatalogObjects(dataset) {
+      manifestBytes.deleteWhere((key) => key.startsWith(snapshotsPrefix(dataset.id)));
+      latestSeen.delete(dataset.id);
       for (const prefix of [idempotencyPrefix(dataset.id), snapshotsPrefix(dataset.id)]) {
         // Collect first: deleting while paging could shift the pages under the listing.
         const keys: string[] = [];

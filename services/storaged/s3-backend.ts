@@ -18,6 +18,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { serviceError } from "../kit/errors.js";
+import { mapBounded } from "../kit/map-bounded.js";
 import { readExactly } from "./file-io.js";
 import { writeHashedBody } from "./hashed-body.js";
 import {
@@ -130,23 +131,6 @@ async function* streamChunks(stream: Readable): AsyncGenerator<Uint8Array, void,
 }
 
 async function* emptyBody(): AsyncGenerator<Uint8Array, void, undefined> {}
-
-async function mapBounded<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
-}
 
 /**
  * Creates the backend for S3 and S3-compatible stores. Uploads are spooled to

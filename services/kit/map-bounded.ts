@@ -1,6 +1,6 @@
 /**
- * Maps items with at most `limit` calls in flight, keeping order: a page of up to 1000
- * datasets or snapshots reads its manifests in parallel without flooding storaged.
+ * Maps items with at most `limit` calls in flight, keeping order: many reads run in
+ * parallel (manifests of a page, heads of listed objects) without flooding a peer.
  */
 export async function mapBounded<T, R>(
   items: readonly T[],
