@@ -2,6 +2,7 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { HTTP2_WINDOW_BYTES, widenConnectionWindow } from "./http2-window.js";
 
 /** A request handler that serves both HTTP/1.1 and HTTP/2 requests. */
 export type DualHandler = (
@@ -50,6 +51,7 @@ export function createProtocolListener(options: ProtocolListenerOptions): Protoc
     settings: {
       maxConcurrentStreams: options.maxConcurrentStreams,
       maxHeaderListSize: options.maxHeaderBytes,
+      initialWindowSize: HTTP2_WINDOW_BYTES,
     },
     maxSendHeaderBlockLength: options.maxHeaderBytes,
     maxSessionMemory: 64,
@@ -80,6 +82,7 @@ export function createProtocolListener(options: ProtocolListenerOptions): Protoc
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
+    widenConnectionWindow(session);
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
   });
