@@ -7,17 +7,18 @@
  *
  *   node --import tsx bench/storage-roundtrip.ts [size]     size: bytes, or 256MiB, 1GiB
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { StorageService } from "../gen/lakehouse/storage/v1/storage_pb.js";
+import { createInternalTransport } from "../services/kit/internal-transport.js";
 import { putObject } from "../services/storaged/client.js";
 import { startS3TestServer } from "../services/storaged/testing/s3-test-server.js";
+import { createInternalCredential } from "../tests/support/internal-credential.js";
+import { sampleRss } from "../tests/support/process-memory.js";
+import { startServiceProcess } from "../tests/support/service-process.js";
 
 const MiB = 1024 * 1024;
 
@@ -55,70 +56,14 @@ function generatedBody(size: number): { chunks: AsyncIterable<Uint8Array>; sha25
   return { chunks: chunks(), sha256: () => hash.digest("hex") };
 }
 
-async function rssBytes(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kib = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-  return kib === undefined ? 0 : Number(kib) * 1024;
-}
-
-/** Samples a process's RSS every 100 ms and remembers the peak. */
-function sampleRss(pid: number) {
-  let peak = 0;
-  const timer = setInterval(() => {
-    rssBytes(pid)
-      .then((rss) => {
-        peak = Math.max(peak, rss);
-      })
-      .catch(() => undefined);
-  }, 100);
-  return {
-    peak: () => peak,
-    stop: () => clearInterval(timer),
-  };
-}
-
-/** Starts storaged and resolves with its URL from the `listening` log line. */
-async function startStoraged(
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "services/storaged/main.ts"], {
-    env: { ...process.env, LAKEHOUSE_STORAGED_LISTEN: "127.0.0.1:0", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("storaged did not start within 30 s")), 30_000);
-    child.once("exit", (code) => reject(new Error(`storaged exited with ${code}`)));
-    lines.on("line", (line) => {
-      try {
-        const entry = JSON.parse(line) as { msg?: string; url?: string };
-        if (entry.msg === "listening" && entry.url !== undefined) {
-          clearTimeout(timer);
-          resolve(entry.url);
-        }
-      } catch {
-        // not a log line
-      }
-    });
-  });
-  return { child, url };
-}
-
-async function stopStoraged(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  const force = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(force);
-}
-
 interface RoundTrip {
   backend: string;
   bytes: number;
   uploadMBps: number;
   downloadMBps: number;
   rssGrowthMiB: number;
+  /** The growth seen by the end of the upload alone. */
+  uploadRssGrowthMiB: number;
   sha256Match: boolean;
 }
 
@@ -127,13 +72,17 @@ async function roundTrip(
   env: Record<string, string>,
   size: number,
 ): Promise<RoundTrip> {
-  const { child, url } = await startStoraged(env);
+  const storaged = await startServiceProcess("storaged", {
+    ...env,
+    LAKEHOUSE_STORAGED_INTERNAL_AUTH_SECRET_FILE: credential.secretFile,
+  });
   try {
-    const pid = child.pid!;
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const baseline = await rssBytes(pid);
-    const sampler = sampleRss(pid);
-    const transport = createGrpcTransport({ baseUrl: url, acceptCompression: [] });
+    const sampler = await sampleRss(storaged.child.pid ?? 0, 100);
+    const transport = createInternalTransport(storaged.url.origin, {
+      maxMessageBytes: 16 * MiB,
+      interceptors: [credential.interceptor],
+    });
     const client = createClient(StorageService, transport);
     const key = `bench/roundtrip-${Date.now()}.bin`;
 
@@ -141,6 +90,7 @@ async function roundTrip(
     let started = performance.now();
     const info = await putObject(client, key, body.chunks);
     const uploadSeconds = (performance.now() - started) / 1000;
+    const uploadPeak = sampler.peak();
     const sent = body.sha256();
 
     const hash = createHash("sha256");
@@ -151,7 +101,7 @@ async function roundTrip(
       received += response.chunk.byteLength;
     }
     const downloadSeconds = (performance.now() - started) / 1000;
-    sampler.stop();
+    const peak = await sampler.stop();
     await client.deleteObject({ key });
     const got = hash.digest("hex");
     return {
@@ -159,11 +109,12 @@ async function roundTrip(
       bytes: received,
       uploadMBps: size / 1e6 / uploadSeconds,
       downloadMBps: received / 1e6 / downloadSeconds,
-      rssGrowthMiB: Math.max(0, sampler.peak() - baseline) / MiB,
+      rssGrowthMiB: Math.max(0, peak - sampler.baseline) / MiB,
+      uploadRssGrowthMiB: Math.max(0, uploadPeak - sampler.baseline) / MiB,
       sha256Match: got === sent && info.sha256 === sent && received === size,
     };
   } finally {
-    await stopStoraged(child);
+    await storaged.stop();
   }
 }
 
@@ -171,12 +122,13 @@ function report(result: RoundTrip): void {
   console.log(
     `${result.backend.padEnd(5)} ${(result.bytes / MiB).toFixed(0)} MiB  ` +
       `up ${result.uploadMBps.toFixed(1)} MB/s  down ${result.downloadMBps.toFixed(1)} MB/s  ` +
-      `server RSS +${result.rssGrowthMiB.toFixed(1)} MiB  sha256 ${result.sha256Match ? "ok" : "MISMATCH"}`,
+      `server RSS +${result.rssGrowthMiB.toFixed(1)} MiB (upload +${result.uploadRssGrowthMiB.toFixed(1)})  sha256 ${result.sha256Match ? "ok" : "MISMATCH"}`,
   );
   console.log(JSON.stringify({ bench: "storage-roundtrip", ...result }));
 }
 
 const size = parseSize(process.argv[2]);
+const credential = await createInternalCredential();
 const scratch = await mkdtemp(path.join(tmpdir(), "bench-storage-"));
 let failed = false;
 try {

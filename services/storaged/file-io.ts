@@ -2,14 +2,16 @@ import type { FileHandle } from "node:fs/promises";
 
 /**
  * Reads `length` bytes at `position`, looping over short reads; returns fewer
- * only at end of file, which callers treat as truncation.
+ * only at end of file, which callers treat as truncation. With `into`, the
+ * bytes land in that (reused) buffer instead of a new one.
  */
 export async function readExactly(
   handle: FileHandle,
   length: number,
   position: number,
+  into?: Buffer,
 ): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
+  const buffer = into && into.length >= length ? into : Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await handle.read(buffer, done, length - done, position + done);

@@ -227,11 +227,18 @@ export async function createS3Backend(options: S3BackendOptions): Promise<Object
     try {
       const parts: CompletedPart[] = [];
       const handle = await open(spoolPath, "r");
+      // One part in memory at a time, in one reused buffer: bounded, no garbage
+      // per part, and a retry (inside send) can resend it.
+      const partBuffer = Buffer.allocUnsafe(Math.min(partSize, size));
       try {
         for (let PartNumber = 1, position = 0; position < size; PartNumber++) {
           signal?.throwIfAborted();
-          // One part in memory at a time: bounded, and a retry can resend it.
-          const Body = await readExactly(handle, Math.min(partSize, size - position), position);
+          const Body = await readExactly(
+            handle,
+            Math.min(partSize, size - position),
+            position,
+            partBuffer,
+          );
           const output = await client.send(
             new UploadPartCommand({
               Bucket,
