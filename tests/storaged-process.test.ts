@@ -21,6 +21,7 @@ import {
   type S3TestServer,
   startS3TestServer,
 } from "../services/storaged/testing/s3-test-server.js";
+import { bufCurl } from "./support/gateway-clients.js";
 import { createInternalCredential } from "./support/internal-credential.js";
 import { type ServiceProcess, startServiceProcess } from "./support/service-process.js";
 
@@ -76,16 +77,7 @@ describe.each(["local", "s3"] as const)("storaged process (%s backend)", (backen
   });
 
   it("lists its services through reflection for buf curl", async () => {
-    const { stdout } = await run("npx", [
-      "buf",
-      "curl",
-      "--protocol",
-      "grpc",
-      "--http2-prior-knowledge",
-      "--list-services",
-      storaged.url.origin,
-    ]);
-    const services = stdout.trim().split("\n");
+    const services = (await bufCurl(["--list-services", storaged.url.origin])).trim().split("\n");
     expect(services).toContain("lakehouse.storage.v1.StorageService");
     expect(services).toContain("grpc.health.v1.Health");
   });
