@@ -137,5 +137,8 @@ describe("a large result read through the gateway", () => {
       { timeoutMs: 15_000 },
     );
     expect(next.jsonRows.map((row) => JSON.parse(row))).toEqual([{ n: String(ROWS) }]);
+    // The abandoned query still leaves its log line, marked as stopped.
+    const outcomes = system.queryd.logs.filter((line) => String(line.msg).startsWith("query "));
+    expect(outcomes.map((line) => line.msg)).toContain("query stopped");
   }, 60_000);
 });

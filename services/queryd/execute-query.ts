@@ -86,6 +86,29 @@ export async function* executeQuery(
     statement = undefined;
     session.close(true);
     resolved.release();
+    conclude();
+  };
+  // Ends the span and logs the outcome once, from the finally or, for a
+  // stream abandoned while it waited for its reader, from the abort.
+  let concluded = false;
+  const conclude = () => {
+    if (concluded) return;
+    concluded = true;
+    execution.setAttributes({
+      "db.response.returned_rows": rowCount,
+      "lakehouse.query.bytes": byteCount,
+      "lakehouse.query.truncated": truncated,
+      "lakehouse.query.finished": finished,
+    });
+    execution.end();
+    deps.logger?.info(finished ? "query finished" : "query stopped", {
+      queryId,
+      datasets: resolved.receipts.map((receipt) => `${receipt.dataset}@${receipt.version}`),
+      rows: rowCount,
+      bytes: byteCount,
+      truncated,
+      elapsedMs: Number(process.hrtime.bigint() - started) / 1e6,
+    });
   };
   signal.addEventListener("abort", abandon, { once: true });
   // The statement's text is left out of the span: its literals may be personal
@@ -196,25 +219,11 @@ export async function* executeQuery(
     recordFailure(execution, error);
     throw error;
   } finally {
-    execution.setAttributes({
-      "db.response.returned_rows": rowCount,
-      "lakehouse.query.bytes": byteCount,
-      "lakehouse.query.truncated": truncated,
-      "lakehouse.query.finished": finished,
-    });
-    execution.end();
     signal.removeEventListener("abort", abandon);
     statement?.destroySync();
     session.close(!finished);
     resolved.release();
-    deps.logger?.info(finished ? "query finished" : "query stopped", {
-      queryId,
-      datasets: resolved.receipts.map((receipt) => `${receipt.dataset}@${receipt.version}`),
-      rows: rowCount,
-      bytes: byteCount,
-      truncated,
-      elapsedMs: Number(process.hrtime.bigint() - started) / 1e6,
-    });
+    conclude();
   }
 }
 

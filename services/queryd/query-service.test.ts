@@ -118,6 +118,20 @@ describe("ExecuteQuery", () => {
     expect(errorReason(error)).toBe("INVALID_PARAMETERS");
   });
 
+  it("refuses a statement mixing positional and named placeholders as the caller's error", async () => {
+    const error = await failure(
+      fx.collect({
+        sql: "SELECT ? AS a, $b AS b",
+        parameters: [
+          { value: { case: "int64Value", value: 1n } },
+          { name: "b", value: { case: "int64Value", value: 2n } },
+        ],
+      }),
+    );
+    expect(error.code).toBe(Code.InvalidArgument);
+    expect(error.rawMessage).toMatch(/Mixing named and positional parameters/);
+  });
+
   it("returns JSON rows with 64-bit integers as strings", async () => {
     const result = await fx.collect({
       sql: "SELECT id, item FROM sales WHERE id IN (1, 9007199254740993) ORDER BY id",
@@ -233,6 +247,12 @@ describe("ExplainQuery", () => {
       ["n", "BIGINT"],
     ]);
     expect(response.receipts.map((r) => r.dataset)).toEqual(["sales"]);
+  });
+
+  it("shows no local file paths in the plan", async () => {
+    const response = await fx.query.explainQuery({ sql: "SELECT * FROM sales" });
+    expect(response.plan).not.toContain(fx.cacheDirectory);
+    expect(response.plan).not.toMatch(/\.parquet/);
   });
 });
 
