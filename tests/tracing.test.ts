@@ -35,11 +35,18 @@ beforeAll(async () => {
     if (response.payload.case === "header") queryId = response.payload.value.queryId;
     if (response.payload.case === "summary") rowCount = response.payload.value.rowCount;
   }
-  await receiver.waitFor((spans) =>
-    spans.some(
+  // Each service exports on its own schedule: wait until every one has sent
+  // its part of the query's trace, the gateway's (which ends last) included.
+  await receiver.waitFor((spans) => {
+    const duckdb = spans.find(
       (span) => span.name === "duckdb.query" && span.attributes["lakehouse.query.id"] === queryId,
-    ),
-  );
+    );
+    if (duckdb === undefined) return false;
+    const services = new Set(
+      spans.filter((span) => span.traceId === duckdb.traceId).map((span) => span.service),
+    );
+    return ["gateway", "queryd", "catalogd", "storaged"].every((name) => services.has(name));
+  });
 }, 120_000);
 
 afterAll(async () => {
