@@ -15,7 +15,10 @@ import { createClient } from "@connectrpc/connect";
 import { StorageService } from "../gen/lakehouse/storage/v1/storage_pb.js";
 import { createInternalTransport } from "../services/kit/internal-transport.js";
 import { putObject } from "../services/storaged/client.js";
-import { startS3TestServer } from "../services/storaged/testing/s3-test-server.js";
+import {
+  startS3TestServer,
+  storagedS3Environment,
+} from "../services/storaged/testing/s3-test-server.js";
 import { createInternalCredential } from "../tests/support/internal-credential.js";
 import { sampleRss } from "../tests/support/process-memory.js";
 import { startServiceProcess } from "../tests/support/service-process.js";
@@ -147,16 +150,7 @@ try {
   try {
     const result = await roundTrip(
       "s3",
-      {
-        LAKEHOUSE_STORAGED_BACKEND: "s3",
-        LAKEHOUSE_STORAGED_S3_BUCKET: s3.bucket,
-        LAKEHOUSE_STORAGED_S3_ENDPOINT: s3.endpoint,
-        LAKEHOUSE_STORAGED_S3_REGION: s3.region,
-        LAKEHOUSE_STORAGED_S3_FORCE_PATH_STYLE: "true",
-        LAKEHOUSE_STORAGED_S3_ACCESS_KEY_ID: s3.accessKeyId,
-        LAKEHOUSE_STORAGED_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        LAKEHOUSE_STORAGED_S3_SPOOL_DIRECTORY: path.join(scratch, "spool"),
-      },
+      storagedS3Environment(s3, path.join(scratch, "spool")),
       size,
     );
     report(result);

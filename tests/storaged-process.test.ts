@@ -20,6 +20,7 @@ import { putObject, readObject } from "../services/storaged/client.js";
 import {
   type S3TestServer,
   startS3TestServer,
+  storagedS3Environment,
 } from "../services/storaged/testing/s3-test-server.js";
 import { bufCurl } from "./support/gateway-clients.js";
 import { createInternalCredential } from "./support/internal-credential.js";
@@ -58,15 +59,7 @@ describe.each(["local", "s3"] as const)("storaged process (%s backend)", (backen
     };
     if (backend === "s3") {
       s3 = await startS3TestServer();
-      Object.assign(env, {
-        LAKEHOUSE_STORAGED_S3_BUCKET: s3.bucket,
-        LAKEHOUSE_STORAGED_S3_ENDPOINT: s3.endpoint,
-        LAKEHOUSE_STORAGED_S3_REGION: s3.region,
-        LAKEHOUSE_STORAGED_S3_FORCE_PATH_STYLE: "true",
-        LAKEHOUSE_STORAGED_S3_ACCESS_KEY_ID: s3.accessKeyId,
-        LAKEHOUSE_STORAGED_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        LAKEHOUSE_STORAGED_S3_SPOOL_DIRECTORY: mkdtempSync(join(tmpdir(), "spool-")),
-      });
+      Object.assign(env, storagedS3Environment(s3, mkdtempSync(join(tmpdir(), "spool-"))));
     }
     storaged = await startServiceProcess("storaged", env);
   });

@@ -199,3 +199,20 @@ export async function startS3TestServer(bucket = "lakehouse-test"): Promise<S3Te
     },
   };
 }
+
+/** The environment that points a storaged process at this server's bucket. */
+export function storagedS3Environment(
+  server: S3TestServer,
+  spoolDirectory: string,
+): Record<string, string> {
+  return {
+    LAKEHOUSE_STORAGED_BACKEND: "s3",
+    LAKEHOUSE_STORAGED_S3_BUCKET: server.bucket,
+    LAKEHOUSE_STORAGED_S3_ENDPOINT: server.endpoint,
+    LAKEHOUSE_STORAGED_S3_REGION: server.region,
+    LAKEHOUSE_STORAGED_S3_FORCE_PATH_STYLE: "true",
+    LAKEHOUSE_STORAGED_S3_ACCESS_KEY_ID: server.accessKeyId,
+    LAKEHOUSE_STORAGED_S3_SECRET_ACCESS_KEY: server.secretAccessKey,
+    LAKEHOUSE_STORAGED_S3_SPOOL_DIRECTORY: spoolDirectory,
+  };
+}
