@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type Duration, DurationSchema } from "@bufbuild/protobuf/wkt";
 import { Code, type HandlerContext } from "@connectrpc/connect";
-import type { DuckDBPreparedStatement } from "@duckdb/node-api";
+import type { DuckDBPreparedStatement, DuckDBResult } from "@duckdb/node-api";
 import {
   type ExecuteQueryRequest,
   type ExecuteQueryResponse,
@@ -15,7 +15,7 @@ import type { Logger } from "../kit/logger.js";
 import { inSpan, lakehouseTracer, recordFailure } from "../kit/telemetry/tracer.js";
 import { duckdbCall, interruption } from "./duckdb-errors.js";
 import { bindParameters } from "./query-parameters.js";
-import { type QueryResolutionDeps, resolveQuery } from "./query-resolution.js";
+import type { ResolvedQuery, StatementDeps } from "./query-resolution.js";
 import { openQuerySession } from "./query-session.js";
 import { resultColumns } from "./result-columns.js";
 import { createResultEncoding, type EncodedBatch } from "./result-encoding.js";
@@ -31,7 +31,7 @@ export interface ResultLimits {
 }
 
 /** What ExecuteQuery needs. */
-export interface ExecuteQueryDeps extends QueryResolutionDeps {
+export interface ExecuteQueryDeps extends StatementDeps {
   readonly limits: ResultLimits;
   /** Where each query's id, receipts and totals are logged, so a query_id leads to its line. */
   readonly logger?: Logger;
@@ -60,13 +60,16 @@ export async function* executeQuery(
       : Math.min(Number(request.maxRows), limits.maxResultRows);
   const failOnLimit = request.onLimit === LimitBehavior.FAIL;
   const queryId = randomUUID();
-  const resolved = await inSpan("query.resolve", { "lakehouse.query.id": queryId }, () =>
-    resolveQuery(deps, request.sql, {
-      expectedSchemaFingerprints: request.expectedSchemaFingerprints,
-      signal,
-      caller: deps.callerOf?.(context),
-    }),
-  );
+  const resolve = (optimistic: boolean) =>
+    inSpan("query.resolve", { "lakehouse.query.id": queryId }, () =>
+      deps.resolver.resolve(request.sql, {
+        expectedSchemaFingerprints: request.expectedSchemaFingerprints,
+        signal,
+        caller: deps.callerOf?.(context),
+        optimistic,
+      }),
+    );
+  let resolved = await resolve(true);
   let statement: DuckDBPreparedStatement | undefined;
   let finished = false;
   let rowCount = 0;
@@ -103,7 +106,7 @@ export async function* executeQuery(
     execution.end();
     deps.logger?.info(finished ? "query finished" : "query stopped", {
       queryId,
-      datasets: resolved.receipts.map((receipt) => `${receipt.dataset}@${receipt.version}`),
+      datasets: datasetsOf(resolved),
       rows: rowCount,
       bytes: byteCount,
       truncated,
@@ -118,9 +121,7 @@ export async function* executeQuery(
       "db.system.name": "duckdb",
       "db.operation.name": "SELECT",
       "lakehouse.query.id": queryId,
-      "lakehouse.query.datasets": resolved.receipts.map(
-        (receipt) => `${receipt.dataset}@${receipt.version}`,
-      ),
+      "lakehouse.query.datasets": datasetsOf(resolved),
     },
   });
   async function* send(response: ExecuteQueryResponse): AsyncGenerator<ExecuteQueryResponse> {
@@ -130,11 +131,35 @@ export async function* executeQuery(
     if (signal.aborted) throw interruption(signal);
   }
   try {
-    const result = await duckdbCall(async () => {
-      statement = await session.connection.prepare(resolved.sql);
-      bindParameters(statement, request.parameters);
-      return statement.stream();
-    }, signal);
+    // The statement starts while the catalog confirms the snapshots it was
+    // bound to; nothing is sent until they are confirmed. A snapshot that
+    // moved on stops the run, and the statement is bound again and rerun.
+    const start = async (): Promise<DuckDBResult> => {
+      for (;;) {
+        let superseded = false;
+        const running = duckdbCall(async () => {
+          statement = await session.connection.prepare(resolved.sql);
+          bindParameters(statement, request.parameters);
+          return superseded ? undefined : statement.stream();
+        }, signal);
+        const current = await resolved.current.catch(async (error: unknown) => {
+          session.connection.interrupt();
+          await running.catch(() => undefined);
+          throw error;
+        });
+        const result = current ? await running : undefined;
+        if (result !== undefined) return result;
+        superseded = true;
+        session.connection.interrupt();
+        await running.catch(() => undefined);
+        statement?.destroySync();
+        statement = undefined;
+        resolved.release();
+        resolved = await resolve(false);
+        execution.setAttribute("lakehouse.query.datasets", datasetsOf(resolved));
+      }
+    };
+    const result = await start();
     const names = result.columnNames();
     const types = result.columnTypes();
     const encoding = createResultEncoding(names, types, {
@@ -225,6 +250,11 @@ export async function* executeQuery(
     resolved.release();
     conclude();
   }
+}
+
+/** The snapshots a query read, as logs and spans name them. */
+function datasetsOf(resolved: ResolvedQuery): string[] {
+  return resolved.receipts.map((receipt) => `${receipt.dataset}@${receipt.version}`);
 }
 
 function message(

@@ -8,7 +8,7 @@ import {
 } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { duckdbCall } from "./duckdb-errors.js";
 import { bindParameters } from "./query-parameters.js";
-import { type QueryResolutionDeps, resolveQuery } from "./query-resolution.js";
+import type { StatementDeps } from "./query-resolution.js";
 import { openQuerySession } from "./query-session.js";
 import { resultColumns } from "./result-columns.js";
 
@@ -18,12 +18,12 @@ import { resultColumns } from "./result-columns.js";
  * columns, from preparing the statement, without running it.
  */
 export async function explainQuery(
-  deps: QueryResolutionDeps,
+  deps: StatementDeps,
   request: ExplainQueryRequest,
   context: HandlerContext,
 ): Promise<ExplainQueryResponse> {
   const { signal } = context;
-  const resolved = await resolveQuery(deps, request.sql, {
+  const resolved = await deps.resolver.resolve(request.sql, {
     signal,
     caller: deps.callerOf?.(context),
   });

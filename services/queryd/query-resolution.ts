@@ -1,15 +1,18 @@
 import { create } from "@bufbuild/protobuf";
 import { type Client, Code, type HandlerContext } from "@connectrpc/connect";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import type { CatalogService, Snapshot } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { type ReadReceipt, ReadReceiptSchema } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { serviceError } from "../kit/errors.js";
 import type { CallerIdentity } from "../kit/identity/caller-identity.js";
 import { requireDatasetGrant } from "../kit/identity/dataset-grants.js";
+import { createLruCache } from "../kit/lru-cache.js";
 import { sqlIdentifier, sqlString } from "../kit/sql-text.js";
 import type { DuckDBEngine } from "./duckdb-engine.js";
 import type { CacheLease, FileCache } from "./file-cache.js";
 import type { JsonObject } from "./lossless-json.js";
 import { parseStatement, renderStatement, tableFragment } from "./sql-ast.js";
+import { createStatementCache, type DatasetMention } from "./statement-cache.js";
 import {
   bindDatasetReferences,
   type DatasetReference,
@@ -24,6 +27,12 @@ export interface QueryResolutionDeps {
   readonly engine: DuckDBEngine;
   readonly catalog: CatalogClient;
   readonly cache: FileCache;
+}
+
+/** What each query RPC needs to resolve and run statements. */
+export interface StatementDeps {
+  readonly engine: DuckDBEngine;
+  readonly resolver: QueryResolver;
   /**
    * The caller of a call, whose dataset grants every dataset a statement
    * reads must match; when absent, no grants apply (in-process tests).
@@ -37,100 +46,175 @@ export interface ResolvedQuery {
   readonly sql: string;
   /** Every dataset snapshot the statement reads, in order of first mention. */
   readonly receipts: readonly ReadReceipt[];
+  /**
+   * Settles once the catalog has confirmed the snapshots bound: true when
+   * each is still the one the statement names, false when one has moved on
+   * (the statement must be resolved again before its answer is released);
+   * rejects with the catalog's error (the dataset was dropped, say). True
+   * from the start unless the resolution was optimistic.
+   */
+  readonly current: Promise<boolean>;
   /** Lets the cache evict the files again; call when the statement is done. */
   release(): void;
 }
 
-/** Options of {@link resolveQuery}. */
+/** Options of {@link QueryResolver.resolve}. */
 export interface ResolveOptions {
   /** The schema fingerprint the caller expects per dataset name. */
   readonly expectedSchemaFingerprints?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
   /** Whose grants apply: every dataset the statement names must be granted. */
   readonly caller?: CallerIdentity | undefined;
+  /**
+   * Bind the snapshots the catalog named last time for the same dataset
+   * mention, and ask the catalog again concurrently ({@link ResolvedQuery.current}),
+   * so the lookup overlaps the statement's run instead of preceding it.
+   */
+  readonly optimistic?: boolean;
 }
+
+/** Resolves user statements; holds what repeated statements can reuse. */
+export interface QueryResolver {
+  /**
+   * Resolves a user statement: parse (refusing anything but one safe
+   * SELECT), look each dataset up in the catalog (latest or pinned
+   * snapshot), check the expected schema fingerprints before anything runs,
+   * pin the snapshot files in the local cache, and rewrite the statement to
+   * read those files.
+   *
+   * Grants are checked on every dataset the statement names (joins,
+   * subqueries and CTEs included) before the catalog is asked about any of them.
+   *
+   * @throws errors of parsing and the statement resolver; PERMISSION_DENIED
+   * (DATASET_NOT_GRANTED) for a dataset outside the caller's grants; the catalog's
+   * NOT_FOUND for an unknown dataset or version; NOT_FOUND (DATASET_EMPTY) for
+   * a dataset with no snapshot yet; FAILED_PRECONDITION
+   * (SCHEMA_FINGERPRINT_MISMATCH); cache errors.
+   */
+  resolve(sql: string, options?: ResolveOptions): Promise<ResolvedQuery>;
+}
+
+/** Dataset mentions (`name@version`) whose last looked-up snapshot is remembered. */
+const REMEMBERED_SNAPSHOTS = 1024;
 
 interface Binding {
-  readonly name: string;
+  readonly key: string;
   readonly snapshot: Snapshot;
-  fragment?: JsonObject;
+  /** The catalog's answer when the snapshot was taken from memory, to confirm it. */
+  readonly confirmation?: Promise<Snapshot>;
 }
+
+const mentionKey = (mention: DatasetMention) => `${mention.name}@${mention.version ?? "latest"}`;
 
 /**
- * Resolves a user statement: parse (refusing anything but one safe SELECT),
- * look each dataset up in the catalog (latest or pinned snapshot), check the
- * expected schema fingerprints before anything runs, pin the snapshot files
- * in the local cache, and rewrite the statement to read those files.
- *
- * Grants are checked on every dataset the statement names (joins, subqueries
- * and CTEs included) before the catalog is asked about any of them.
- *
- * @throws errors of parsing and the statement resolver; PERMISSION_DENIED
- * (DATASET_NOT_GRANTED) for a dataset outside the caller's grants; the catalog's
- * NOT_FOUND for an unknown dataset or version; NOT_FOUND (DATASET_EMPTY) for
- * a dataset with no snapshot yet; FAILED_PRECONDITION
- * (SCHEMA_FINGERPRINT_MISMATCH); cache errors.
+ * Creates the resolver. Statement texts are parsed and rewritten once per
+ * set of bound files ({@link StatementCache}); the last snapshot the catalog
+ * named per dataset mention is remembered for optimistic resolution, which
+ * never lets an answer out unconfirmed: it only moves the catalog lookup off
+ * the critical path.
  */
-export async function resolveQuery(
-  deps: QueryResolutionDeps,
-  sql: string,
-  options: ResolveOptions = {},
-): Promise<ResolvedQuery> {
+export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
   const { engine, catalog, cache } = deps;
-  const ast = await engine.withUtilityConnection((connection) => parseStatement(connection, sql));
-  const references = findDatasetReferences(ast);
-  const { caller } = options;
-  if (caller !== undefined) {
-    for (const reference of references) requireDatasetGrant(caller, reference.name);
-  }
-  const bindings = new Map<string, Promise<Binding>>();
-  const keyOf = (reference: DatasetReference) =>
-    `${reference.name}@${reference.version ?? "latest"}`;
-  for (const reference of references) {
-    const key = keyOf(reference);
-    if (!bindings.has(key)) bindings.set(key, lookUp(catalog, reference, options.signal));
-  }
-  const resolved = await Promise.all(bindings.values());
-  const receipts = resolved.map((binding) =>
-    create(ReadReceiptSchema, {
-      dataset: binding.name,
-      version: binding.snapshot.version,
-      schemaFingerprint: binding.snapshot.schemaFingerprint,
-    }),
-  );
-  checkFingerprints(receipts, options.expectedSchemaFingerprints ?? {});
-  const files = resolved.flatMap((binding) => binding.snapshot.files);
-  const lease: CacheLease = await cache.acquire(files, options.signal);
-  try {
-    const rewritten = await engine.withUtilityConnection(async (connection) => {
-      let offset = 0;
-      for (const binding of resolved) {
-        const paths = lease.paths.slice(offset, offset + binding.snapshot.files.length);
-        offset += binding.snapshot.files.length;
-        binding.fragment = await tableFragment(connection, scanOf(binding.snapshot, paths));
+  const statements = createStatementCache();
+  const snapshots = createLruCache<string, Snapshot>(REMEMBERED_SNAPSHOTS);
+
+  const lookUpAndRemember = async (
+    mention: DatasetMention,
+    signal: AbortSignal | undefined,
+  ): Promise<Snapshot> => {
+    const key = mentionKey(mention);
+    try {
+      const snapshot = await lookUp(catalog, mention, signal);
+      snapshots.set(key, snapshot);
+      return snapshot;
+    } catch (error) {
+      snapshots.delete(key);
+      throw error;
+    }
+  };
+
+  const bind = (mention: DatasetMention, options: ResolveOptions): Binding | Promise<Binding> => {
+    const key = mentionKey(mention);
+    const remembered = options.optimistic === true ? snapshots.get(key) : undefined;
+    if (remembered === undefined) {
+      return lookUpAndRemember(mention, options.signal).then((snapshot) => ({ key, snapshot }));
+    }
+    const confirmation = lookUpAndRemember(mention, options.signal);
+    // Read through `current`; when resolution fails first, nobody reads it.
+    confirmation.catch(() => undefined);
+    return { key, snapshot: remembered, confirmation };
+  };
+
+  return {
+    async resolve(sql, options = {}) {
+      let entry = statements.get(sql);
+      let parsed: { ast: JsonObject; references: DatasetReference[] } | undefined;
+      if (entry === undefined) {
+        parsed = await engine.withUtilityConnection((connection) => reparse(connection, sql));
+        entry = {
+          datasets: parsed.references.map(({ name, version }) => ({ name, version })),
+        };
+        statements.set(sql, entry);
       }
-      const byKey = new Map([...bindings.keys()].map((key, index) => [key, resolved[index]]));
-      bindDatasetReferences(references, (reference) => {
-        const fragment = byKey.get(keyOf(reference))?.fragment;
-        if (fragment === undefined) throw new Error(`no binding for ${reference.name}`);
-        return fragment;
-      });
-      return renderStatement(connection, ast);
-    });
-    return { sql: rewritten, receipts, release: () => lease.release() };
-  } catch (error) {
-    lease.release();
-    throw error;
-  }
+      const { caller } = options;
+      if (caller !== undefined) {
+        for (const mention of entry.datasets) requireDatasetGrant(caller, mention.name);
+      }
+      const unique = new Map<string, DatasetMention>();
+      for (const mention of entry.datasets) unique.set(mentionKey(mention), mention);
+      const bindings = await Promise.all(
+        [...unique.values()].map((mention) => bind(mention, options)),
+      );
+      const receipts = bindings.map((binding) => receiptOf(binding.key, binding.snapshot));
+      checkFingerprints(receipts, options.expectedSchemaFingerprints ?? {});
+      const files = bindings.flatMap((binding) => binding.snapshot.files);
+      const lease: CacheLease = await cache.acquire(files, options.signal);
+      try {
+        const scans = splitPaths(bindings, lease.paths);
+        const boundFiles = boundFilesKey(bindings, scans);
+        let rewritten =
+          entry.rendering?.boundFiles === boundFiles ? entry.rendering.sql : undefined;
+        if (rewritten === undefined) {
+          rewritten = await engine.withUtilityConnection(async (connection) => {
+            const { ast, references } = parsed ?? (await reparse(connection, sql));
+            const fragments = new Map<string, JsonObject>();
+            for (const [index, binding] of bindings.entries()) {
+              fragments.set(
+                binding.key,
+                await tableFragment(connection, scanOf(binding.snapshot, scans[index] ?? [])),
+              );
+            }
+            bindDatasetReferences(references, (reference) => {
+              const fragment = fragments.get(mentionKey(reference));
+              if (fragment === undefined) throw new Error(`no binding for ${reference.name}`);
+              return fragment;
+            });
+            return renderStatement(connection, ast);
+          });
+          entry.rendering = { boundFiles, sql: rewritten };
+        }
+        return {
+          sql: rewritten,
+          receipts,
+          current: confirmed(bindings),
+          release: () => lease.release(),
+        };
+      } catch (error) {
+        lease.release();
+        throw error;
+      }
+    },
+  };
 }
 
+/** The snapshot the catalog names for a mention now. */
 async function lookUp(
   catalog: CatalogClient,
-  reference: DatasetReference,
+  mention: DatasetMention,
   signal?: AbortSignal,
-): Promise<Binding> {
+): Promise<Snapshot> {
   const response = await catalog.getDataset(
-    { name: reference.name, version: reference.version ?? 0n },
+    { name: mention.name, version: mention.version ?? 0n },
     { signal },
   );
   const snapshot = response.dataset?.snapshot;
@@ -138,13 +222,83 @@ async function lookUp(
     throw serviceError(
       Code.NotFound,
       "DATASET_EMPTY",
-      `dataset ${reference.name} has no snapshot yet`,
-      {
-        dataset: reference.name,
-      },
+      `dataset ${mention.name} has no snapshot yet`,
+      { dataset: mention.name },
     );
   }
-  return { name: reference.name, snapshot };
+  return snapshot;
+}
+
+/**
+ * Whether two snapshots give every statement the same answer: the same
+ * version, commit and files (a dataset dropped and created again under the
+ * same name reaches the same version with another commit).
+ */
+function sameSnapshot(a: Snapshot, b: Snapshot): boolean {
+  return (
+    a.version === b.version &&
+    a.schemaFingerprint === b.schemaFingerprint &&
+    a.commitTime?.seconds === b.commitTime?.seconds &&
+    a.commitTime?.nanos === b.commitTime?.nanos &&
+    a.files.length === b.files.length &&
+    a.files.every((file, index) => file.sha256 === b.files[index]?.sha256)
+  );
+}
+
+/** {@link ResolvedQuery.current} for a set of bindings; never an unhandled rejection. */
+function confirmed(bindings: readonly Binding[]): Promise<boolean> {
+  const pending = bindings.flatMap((binding) =>
+    binding.confirmation === undefined
+      ? []
+      : [binding.confirmation.then((latest) => sameSnapshot(binding.snapshot, latest))],
+  );
+  if (pending.length === 0) return Promise.resolve(true);
+  const current = Promise.all(pending).then((answers) => answers.every(Boolean));
+  current.catch(() => undefined);
+  return current;
+}
+
+function receiptOf(key: string, snapshot: Snapshot): ReadReceipt {
+  return create(ReadReceiptSchema, {
+    dataset: key.slice(0, key.lastIndexOf("@")),
+    version: snapshot.version,
+    schemaFingerprint: snapshot.schemaFingerprint,
+  });
+}
+
+/** The cached files of each binding, from one lease over all of them in order. */
+function splitPaths(bindings: readonly Binding[], paths: readonly string[]): string[][] {
+  let offset = 0;
+  return bindings.map((binding) => {
+    const count = binding.snapshot.files.length;
+    offset += count;
+    return paths.slice(offset - count, offset);
+  });
+}
+
+/**
+ * What a rewrite depends on besides the text: each binding's files, or for
+ * one without files the columns of its empty scan (named by the fingerprint).
+ */
+function boundFilesKey(bindings: readonly Binding[], scans: readonly string[][]): string {
+  return JSON.stringify(
+    bindings.map((binding, index) => {
+      const paths = scans[index] ?? [];
+      return [
+        binding.key,
+        paths.length > 0 ? paths : `empty:${binding.snapshot.schemaFingerprint}`,
+      ];
+    }),
+  );
+}
+
+/** Parses a statement again for a rewrite; it passed the refusal checks before. */
+async function reparse(
+  connection: DuckDBConnection,
+  sql: string,
+): Promise<{ ast: JsonObject; references: DatasetReference[] }> {
+  const ast = await parseStatement(connection, sql);
+  return { ast, references: findDatasetReferences(ast) };
 }
 
 function checkFingerprints(

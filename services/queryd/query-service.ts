@@ -7,7 +7,7 @@ import type { DuckDBEngine } from "./duckdb-engine.js";
 import { executeQuery, type ResultLimits } from "./execute-query.js";
 import { explainQuery } from "./explain-query.js";
 import type { FileCache } from "./file-cache.js";
-import type { CatalogClient } from "./query-resolution.js";
+import { type CatalogClient, createQueryResolver } from "./query-resolution.js";
 import { writeQueryResult } from "./write-query-result.js";
 
 /** Everything the query service is built from; tests pass real ones. */
@@ -28,7 +28,8 @@ export interface QueryServiceDeps {
  * resolved to snapshots through catalogd, files fetched from storaged into a
  * verified local cache, run by the locked-down DuckDB engine.
  */
-export function createQueryService(deps: QueryServiceDeps): ServiceImpl<typeof QueryService> {
+export function createQueryService(services: QueryServiceDeps): ServiceImpl<typeof QueryService> {
+  const deps = { ...services, resolver: createQueryResolver(services) };
   return {
     executeQuery: (request, context) => executeQuery(deps, request, context),
     explainQuery: (request, context) => explainQuery(deps, request, context),

@@ -16,13 +16,16 @@ import { requireDatasetGrant } from "../kit/identity/dataset-grants.js";
 import { sqlString } from "../kit/sql-text.js";
 import { putObject, type StorageClient } from "../storaged/client.js";
 import { duckdbCall } from "./duckdb-errors.js";
+import type { FileCache } from "./file-cache.js";
 import { bindParameters } from "./query-parameters.js";
-import { type QueryResolutionDeps, resolveQuery } from "./query-resolution.js";
+import type { CatalogClient, StatementDeps } from "./query-resolution.js";
 import { openQuerySession } from "./query-session.js";
 
 /** What WriteQueryResult needs beyond resolving: storage to upload the result to. */
-export interface WriteQueryResultDeps extends QueryResolutionDeps {
+export interface WriteQueryResultDeps extends StatementDeps {
   readonly storage: StorageClient;
+  readonly catalog: CatalogClient;
+  readonly cache: FileCache;
 }
 
 /**
@@ -42,7 +45,7 @@ export async function writeQueryResult(
   const dataset = validateDatasetName(request.dataset);
   const caller = deps.callerOf?.(context);
   if (caller !== undefined) requireDatasetGrant(caller, dataset);
-  const resolved = await resolveQuery(deps, request.sql, { signal, caller });
+  const resolved = await deps.resolver.resolve(request.sql, { signal, caller });
   const localPath = path.join(deps.cache.stagingDirectory, `${randomUUID()}.parquet`);
   try {
     const rowCount = await copyToParquet(deps, resolved.sql, request, localPath, signal);
@@ -100,7 +103,7 @@ const DEFINITE_REFUSALS = new Set([
 ]);
 
 async function copyToParquet(
-  deps: QueryResolutionDeps,
+  deps: StatementDeps,
   sql: string,
   request: WriteQueryResultRequest,
   localPath: string,
