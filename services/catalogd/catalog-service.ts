@@ -114,9 +114,10 @@ export function createCatalogService(
     },
 
     async getDataset(request, context) {
-      const record = await getDataset(context, request.name);
       const requested = checkVersion("version", request.version);
-      const latest = await store.latestVersion(record);
+      const { record, latest } = await store.getDatasetWithLatest(
+        grantedName(context, request.name),
+      );
       if (requested === 0n && latest === 0n) return { dataset: datasetMessage(record, 0n) };
       const stored = await store.readSnapshot(record, requested === 0n ? latest : requested);
       return { dataset: datasetMessage(record, latest, stored.snapshot) };

@@ -131,4 +131,29 @@ describe("ManifestStore", () => {
     await store.deleteIdempotencyMarker(record, "k");
     expect(await store.readIdempotencyMarker(record, "k")).toBeUndefined();
   });
+
+  it("reads a record with its latest version as another replica left them", async () => {
+    const record = await newDataset();
+    await commitVersions(record, 1);
+    expect(await store.getDatasetWithLatest(record.name)).toEqual({ record, latest: 1n });
+
+    // Another catalogd (its own store over the same storage) commits version 2.
+    const replica = createManifestStore(fx.storage);
+    expect(await replica.writeSnapshot(record, snapshotAt(2n))).toBe(true);
+    expect((await store.getDatasetWithLatest(record.name)).latest).toBe(2n);
+
+    // The replica drops the dataset and creates it again under the same name.
+    await replica.deleteCatalogObjects(record);
+    await replica.deleteDataset(record.name);
+    const error = await store.getDatasetWithLatest(record.name).then(
+      () => undefined,
+      (reason: unknown) => ConnectError.from(reason),
+    );
+    expect(error?.code).toBe(Code.NotFound);
+    const reborn: DatasetRecord = { ...record, id: crypto.randomUUID() };
+    await replica.createDataset(reborn);
+    expect(await store.getDatasetWithLatest(record.name)).toEqual({ record: reborn, latest: 0n });
+    expect(await replica.writeSnapshot(reborn, snapshotAt(1n))).toBe(true);
+    expect(await store.getDatasetWithLatest(record.name)).toEqual({ record: reborn, latest: 1n });
+  });
 });

@@ -71,6 +71,14 @@ export interface ManifestStore {
   deleteDataset(name: string): Promise<void>;
   /** The latest committed version, 0 when none. Correct whatever the hint says. */
   latestVersion(dataset: DatasetRecord): Promise<bigint>;
+  /**
+   * The dataset record and its latest version, as {@link getDataset} then
+   * {@link latestVersion} would give them, in about one storage round trip
+   * when the name is known.
+   *
+   * @throws as {@link getDataset}.
+   */
+  getDatasetWithLatest(name: string): Promise<{ record: DatasetRecord; latest: bigint }>;
   /** @throws NOT_FOUND (VERSION_NOT_FOUND); DATA_LOSS (CORRUPT_MANIFEST). */
   readSnapshot(dataset: DatasetRecord, version: bigint): Promise<StoredSnapshot>;
   /** Writes a manifest create-only: false when that version already exists (a lost race). */
@@ -96,6 +104,9 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
   // The latest version last seen per dataset id: the latest is never expired, so
   // probing forward from it finds the current latest without the hint or a listing.
   const latestSeen = createLruCache<string, bigint>(MANIFEST_CACHE_ENTRIES);
+  // The record last read per dataset name, so the probe for a newer version can
+  // start beside the read of the record rather than after it.
+  const recordSeen = createLruCache<string, DatasetRecord>(MANIFEST_CACHE_ENTRIES);
   const exists = async (key: string): Promise<boolean> => {
     try {
       await storage.headObject({ key });
@@ -146,6 +157,33 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
     }
   };
 
+  const getDataset = async (name: string): Promise<DatasetRecord> => {
+    const bytes = await readIfExists(datasetKey(name));
+    if (bytes === undefined) {
+      throw serviceError(Code.NotFound, "DATASET_NOT_FOUND", `dataset "${name}" does not exist`, {
+        dataset: name,
+      });
+    }
+    return parseDatasetRecord(bytes, name);
+  };
+
+  const latestVersion = async (dataset: DatasetRecord): Promise<bigint> => {
+    // Versions exist as one gap-free range (commits add v+1 create-only, expiry removes
+    // the oldest first), so from any existing version, probing forward finds the latest.
+    let version = latestSeen.get(dataset.id);
+    if (version === undefined) {
+      version = await readHint(dataset);
+      if (version === 0n || !(await exists(snapshotKey(dataset.id, version)))) {
+        const versions = await listVersions(dataset);
+        version = versions[versions.length - 1] ?? 0n;
+        if (version === 0n) return 0n;
+      }
+    }
+    while (await exists(snapshotKey(dataset.id, version + 1n))) version++;
+    latestSeen.set(dataset.id, version);
+    return version;
+  };
+
   const deleteKey = async (key: string) => {
     await storage.deleteObject({ key });
   };
@@ -170,15 +208,7 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
       }
     },
 
-    async getDataset(name) {
-      const bytes = await readIfExists(datasetKey(name));
-      if (bytes === undefined) {
-        throw serviceError(Code.NotFound, "DATASET_NOT_FOUND", `dataset "${name}" does not exist`, {
-          dataset: name,
-        });
-      }
-      return parseDatasetRecord(bytes, name);
-    },
+    getDataset,
 
     async listDatasets(pageSize, storageToken) {
       const page = await storage.listObjects({
@@ -214,21 +244,16 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
       await deleteKey(datasetKey(name));
     },
 
-    async latestVersion(dataset) {
-      // Versions exist as one gap-free range (commits add v+1 create-only, expiry removes
-      // the oldest first), so from any existing version, probing forward finds the latest.
-      let version = latestSeen.get(dataset.id);
-      if (version === undefined) {
-        version = await readHint(dataset);
-        if (version === 0n || !(await exists(snapshotKey(dataset.id, version)))) {
-          const versions = await listVersions(dataset);
-          version = versions[versions.length - 1] ?? 0n;
-          if (version === 0n) return 0n;
-        }
-      }
-      while (await exists(snapshotKey(dataset.id, version + 1n))) version++;
-      latestSeen.set(dataset.id, version);
-      return version;
+    latestVersion,
+
+    async getDatasetWithLatest(name) {
+      const known = recordSeen.get(name);
+      const probe = known === undefined ? undefined : latestVersion(known);
+      probe?.catch(() => undefined);
+      const record = await getDataset(name);
+      recordSeen.set(name, record);
+      if (probe !== undefined && known?.id === record.id) return { record, latest: await probe };
+      return { record, latest: await latestVersion(record) };
     },
 
     async readSnapshot(dataset, version) {
