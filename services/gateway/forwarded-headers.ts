@@ -36,16 +36,18 @@ const protocolPrefixes = ["grpc-", "connect-", "access-control-"];
 
 function isEndToEnd(name: string, connectionListed: ReadonlySet<string>): boolean {
   const lower = name.toLowerCase();
-  return (
-    !hopHeaders.has(lower) &&
-    !connectionListed.has(lower) &&
-    !protocolPrefixes.some((prefix) => lower.startsWith(prefix))
-  );
+  if (hopHeaders.has(lower) || connectionListed.has(lower)) return false;
+  for (const prefix of protocolPrefixes) if (lower.startsWith(prefix)) return false;
+  return true;
 }
 
+/** Shared by every message without a `Connection` header (all of HTTP/2), so none allocates. */
+const noneListed: ReadonlySet<string> = new Set();
+
 /** Names a sender declared hop-by-hop in its `Connection` header. */
-function listedInConnection(headers: Headers): Set<string> {
-  const listed = headers.get("connection") ?? "";
+function listedInConnection(headers: Headers): ReadonlySet<string> {
+  const listed = headers.get("connection");
+  if (listed === null) return noneListed;
   return new Set(
     listed
       .split(",")
