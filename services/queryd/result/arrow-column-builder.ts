@@ -2,13 +2,13 @@ import { DuckDBTypeId, DuckDBVector } from "@duckdb/node-api";
 import { type Data, makeData, type Struct, type Vector, vectorFromArray } from "apache-arrow";
 import type { ArrowMapping } from "./arrow-type-mapping.js";
 import {
+  appendStringBytes,
   arrayChild,
   isValid,
   LIST_ENTRY_BYTES,
   listChild,
   type RawVector,
   STRING_T_BYTES,
-  stringBytes,
   structChild,
   vectorBytes,
   vectorValidity,
@@ -266,7 +266,8 @@ class EnumBuilder extends FlatBuilder {
 
 interface VariableSource {
   validity: Uint8Array | null;
-  item(index: number): Uint8Array;
+  /** Appends item `index`'s bytes to `data` and returns how many. */
+  appendItem(index: number, data: GrowableBytes): number;
 }
 
 const encoder = new TextEncoder();
@@ -295,22 +296,32 @@ class VariableBuilder implements ColumnBuilder<VariableSource> {
     const { mapping } = this;
     if (mapping.encoding === "string") {
       const data = vectorBytes(vector, length * STRING_T_BYTES);
-      return { validity, item: (index) => stringBytes(data, index) };
+      return { validity, appendItem: (index, target) => appendStringBytes(data, index, target) };
     }
     const values = DuckDBVector.create(vector, length, mapping.duckdbType);
+    const appendBytes = (bytes: Uint8Array, target: GrowableBytes) => {
+      target.append(bytes);
+      return bytes.length;
+    };
     if (mapping.encoding === "bytes") {
-      return { validity, item: (index) => (values.getItem(index) as { bytes: Uint8Array }).bytes };
+      return {
+        validity,
+        appendItem: (index, target) =>
+          appendBytes((values.getItem(index) as { bytes: Uint8Array }).bytes, target),
+      };
     }
-    return { validity, item: (index) => encoder.encode(renderText(values, index, mapping)) };
+    return {
+      validity,
+      appendItem: (index, target) =>
+        appendBytes(encoder.encode(renderText(values, index, mapping)), target),
+    };
   }
 
   append(source: VariableSource, start: number, count: number): void {
     this.validity.appendFrom(source.validity, start, count);
     for (let i = start; i < start + count; i++) {
       if (isValid(source.validity, i)) {
-        const bytes = source.item(i);
-        this.data.append(bytes);
-        this.offsets.push(bytes.length);
+        this.offsets.push(source.appendItem(i, this.data));
       } else {
         this.offsets.push(0);
       }

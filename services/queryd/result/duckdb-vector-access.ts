@@ -1,5 +1,6 @@
 import type { DuckDBDataChunk } from "@duckdb/node-api";
 import duckdb from "@duckdb/node-bindings";
+import type { GrowableBytes } from "./growable-bytes.js";
 
 /**
  * Raw access to DuckDB vector memory through @duckdb/node-bindings, the
@@ -48,16 +49,31 @@ export function isValid(validity: Uint8Array | null, index: number): boolean {
 }
 
 /**
- * The bytes of string_t number `index` in a VARCHAR/BLOB/BIT vector's data:
- * up to 12 bytes are inline after the length, longer ones live behind a
- * pointer that only the binding can follow.
+ * Appends the bytes of string_t number `index` in a VARCHAR/BLOB/BIT
+ * vector's data to `target` and returns how many: up to 12 bytes are inline
+ * after the length and are copied without allocating anything (most strings
+ * of most columns), longer ones live behind a pointer that only the binding
+ * can follow.
  */
-export function stringBytes(data: Uint8Array, index: number): Uint8Array {
-  const at = data.byteOffset + index * STRING_T_BYTES;
-  const view = new DataView(data.buffer, at, STRING_T_BYTES);
-  const length = view.getUint32(0, true);
-  if (length <= 12) return new Uint8Array(data.buffer, at + 4, length);
-  return duckdb.get_data_from_pointer(data.buffer as ArrayBuffer, at + 8, length);
+export function appendStringBytes(data: Uint8Array, index: number, target: GrowableBytes): number {
+  const at = index * STRING_T_BYTES;
+  const length =
+    ((data[at] ?? 0) |
+      ((data[at + 1] ?? 0) << 8) |
+      ((data[at + 2] ?? 0) << 16) |
+      ((data[at + 3] ?? 0) << 24)) >>>
+    0;
+  if (length > 12) {
+    target.append(
+      duckdb.get_data_from_pointer(data.buffer as ArrayBuffer, data.byteOffset + at + 8, length),
+    );
+    return length;
+  }
+  const buffer = target.reserve(length);
+  const start = target.length;
+  for (let k = 0; k < length; k++) buffer[start + k] = data[at + 4 + k] ?? 0;
+  target.length += length;
+  return length;
 }
 
 /** The child vector of a LIST or MAP vector and how many items it holds. */
