@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { createInternalTransport } from "../kit/internal-transport.js";
+import { serviceNodeArguments } from "../kit/service-command.js";
 
 /** One service process the launcher runs. */
 export interface ServiceProcess {
@@ -38,11 +38,8 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-const repositoryRoot = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-
 /**
- * Starts each service as its own process (`node --import tsx --import
- * <telemetry register> services/<name>/main.ts`),
+ * Starts each service as its own process (`node` with {@link serviceNodeArguments}),
  * then waits until every one answers SERVING on the gRPC health service. If one
  * fails to start, all are stopped and the error names it.
  */
@@ -57,14 +54,7 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
   for (const service of options.services) {
     const child = spawn(
       process.execPath,
-      [
-        "--import",
-        "tsx",
-        // Tracing starts before the service's first module loads.
-        "--import",
-        pathToFileURL(resolve(repositoryRoot, "services/kit/telemetry/register.ts")).href,
-        resolve(repositoryRoot, "services", service.name, "main.ts"),
-      ],
+      serviceNodeArguments(service.name),
       // The IPC channel lets a child notice when the launcher dies without a word.
       { env: options.env, stdio: ["ignore", "pipe", "pipe", "ipc"] },
     );

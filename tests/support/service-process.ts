@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
+import { serviceNodeArguments } from "../../services/kit/service-command.js";
 
 /** A service started as its own process, the way the launcher starts it. */
 export interface ServiceProcess {
@@ -27,21 +28,11 @@ export function startServiceProcess(
   timeoutMs = 30_000,
 ): Promise<ServiceProcess> {
   const upper = name.toUpperCase();
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "--import",
-      "./services/kit/telemetry/register.ts",
-      `services/${name}/main.ts`,
-    ],
-    {
-      cwd: root,
-      env: { ...process.env, [`LAKEHOUSE_${upper}_LISTEN`]: "127.0.0.1:0", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawn(process.execPath, serviceNodeArguments(name), {
+    cwd: root,
+    env: { ...process.env, [`LAKEHOUSE_${upper}_LISTEN`]: "127.0.0.1:0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const logs: Record<string, unknown>[] = [];
   let stderr = "";
   child.stderr?.setEncoding("utf8");
