@@ -39,9 +39,9 @@ export interface ExecuteQueryDeps extends StatementDeps {
 
 /**
  * ExecuteQuery: resolves the statement, runs it on a pooled connection and
- * streams header, batches and summary. The next DuckDB chunk is fetched only
- * when the consumer asks for the next message, so a slow client holds at most
- * one batch in memory; the call's signal interrupts DuckDB.
+ * streams header, batches and summary. DuckDB fills one chunk ahead while
+ * the last is encoded and sent, and no further: a slow client holds at most
+ * one batch and one chunk in memory. The call's signal interrupts DuckDB.
  */
 export async function* executeQuery(
   deps: ExecuteQueryDeps,
@@ -83,13 +83,23 @@ export async function* executeQuery(
   // resume this generator: release everything from the abort itself then.
   // While DuckDB works, the abort only interrupts it and the finally releases.
   let waitingForConsumer = false;
-  const abandon = () => {
-    if (!waitingForConsumer) return;
+  // The chunk DuckDB is filling ahead, if any: the connection goes back to
+  // the pool only once that fetch has settled.
+  let prefetch: Promise<unknown> | undefined;
+  let released = false;
+  const releaseAll = async (unfinished: boolean) => {
+    if (released) return;
+    released = true;
+    if (unfinished) session.connection.interrupt();
+    await prefetch?.catch(() => undefined);
     statement?.destroySync();
     statement = undefined;
-    session.close(true);
+    session.close(unfinished);
     resolved.release();
     conclude();
+  };
+  const abandon = () => {
+    if (waitingForConsumer) void releaseAll(true);
   };
   // Ends the span and logs the outcome once, from the finally or, for a
   // stream abandoned while it waited for its reader, from the abort.
@@ -202,9 +212,19 @@ export async function* executeQuery(
       rowCount += batch.rowCount;
       return true;
     };
+    const fetchChunk = () => {
+      const fetching = duckdbCall(() => result.fetchChunk(), signal);
+      // Awaited on the next turn, or settled by releaseAll when the stream stops first.
+      fetching.catch(() => undefined);
+      prefetch = fetching;
+      return fetching;
+    };
+    let next = fetchChunk();
     reading: for (;;) {
-      const chunk = await duckdbCall(() => result.fetchChunk(), signal);
+      const chunk = await next;
       if (chunk === null || chunk.rowCount === 0) break;
+      // DuckDB fills the next chunk while this one is encoded and sent.
+      next = fetchChunk();
       const room = maxRows - taken;
       if (room <= 0) {
         overLimit("rows");
@@ -245,10 +265,7 @@ export async function* executeQuery(
     throw error;
   } finally {
     signal.removeEventListener("abort", abandon);
-    statement?.destroySync();
-    session.close(!finished);
-    resolved.release();
-    conclude();
+    await releaseAll(!finished);
   }
 }
 
