@@ -152,6 +152,8 @@ export async function* executeQuery(
           bindParameters(statement, request.parameters);
           return superseded ? undefined : statement.stream();
         }, signal);
+        // Read below once the snapshots are confirmed; DuckDB may fail before.
+        running.catch(() => undefined);
         const current = await resolved.current.catch(async (error: unknown) => {
           session.connection.interrupt();
           await running.catch(() => undefined);

@@ -134,4 +134,17 @@ describe("ExecuteQuery after the catalog changed", () => {
     expect(after.header.receipts.map((r) => r.version)).toEqual([1n]);
     expect(rowsOf(after)).toEqual([["new"]]);
   });
+
+  it("answers INVALID_ARGUMENT for a statement DuckDB refuses while its snapshot is being confirmed", async () => {
+    await fx.ingest("checked", "SELECT 1 AS n");
+    expect(rowsOf(await fx.collect({ sql: "SELECT n FROM checked" }))).toEqual([[1]]);
+    for (let i = 0; i < 3; i++) {
+      const error = await fx.collect({ sql: "SELECT no_such_column FROM checked" }).then(
+        () => undefined,
+        (reason: unknown) => ConnectError.from(reason),
+      );
+      expect(error?.code).toBe(Code.InvalidArgument);
+    }
+    expect(rowsOf(await fx.collect({ sql: "SELECT n + 1 FROM checked" }))).toEqual([[2]]);
+  });
 });
