@@ -98,6 +98,7 @@ export interface QueryResolver {
 const REMEMBERED_SNAPSHOTS = 1024;
 
 interface Binding {
+  readonly mention: DatasetMention;
   readonly key: string;
   readonly snapshot: Snapshot;
   /** The catalog's answer when the snapshot was taken from memory, to confirm it. */
@@ -137,12 +138,16 @@ export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
     const key = mentionKey(mention);
     const remembered = options.optimistic === true ? snapshots.get(key) : undefined;
     if (remembered === undefined) {
-      return lookUpAndRemember(mention, options.signal).then((snapshot) => ({ key, snapshot }));
+      return lookUpAndRemember(mention, options.signal).then((snapshot) => ({
+        mention,
+        key,
+        snapshot,
+      }));
     }
     const confirmation = lookUpAndRemember(mention, options.signal);
     // Read through `current`; when resolution fails first, nobody reads it.
     confirmation.catch(() => undefined);
-    return { key, snapshot: remembered, confirmation };
+    return { mention, key, snapshot: remembered, confirmation };
   };
 
   return {
@@ -150,7 +155,9 @@ export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
       let entry = statements.get(sql);
       let parsed: { ast: JsonObject; references: DatasetReference[] } | undefined;
       if (entry === undefined) {
-        parsed = await engine.withUtilityConnection((connection) => reparse(connection, sql));
+        parsed = await engine.withUtilityConnection((connection) =>
+          parseReferences(connection, sql),
+        );
         entry = {
           datasets: parsed.references.map(({ name, version }) => ({ name, version })),
         };
@@ -165,7 +172,13 @@ export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
       const bindings = await Promise.all(
         [...unique.values()].map((mention) => bind(mention, options)),
       );
-      const receipts = bindings.map((binding) => receiptOf(binding.key, binding.snapshot));
+      const receipts = bindings.map(({ mention, snapshot }) =>
+        create(ReadReceiptSchema, {
+          dataset: mention.name,
+          version: snapshot.version,
+          schemaFingerprint: snapshot.schemaFingerprint,
+        }),
+      );
       checkFingerprints(receipts, options.expectedSchemaFingerprints ?? {});
       const files = bindings.flatMap((binding) => binding.snapshot.files);
       const lease: CacheLease = await cache.acquire(files, options.signal);
@@ -176,7 +189,7 @@ export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
           entry.rendering?.boundFiles === boundFiles ? entry.rendering.sql : undefined;
         if (rewritten === undefined) {
           rewritten = await engine.withUtilityConnection(async (connection) => {
-            const { ast, references } = parsed ?? (await reparse(connection, sql));
+            const { ast, references } = parsed ?? (await parseReferences(connection, sql));
             const fragments = new Map<string, JsonObject>();
             for (const [index, binding] of bindings.entries()) {
               fragments.set(
@@ -258,14 +271,6 @@ function confirmed(bindings: readonly Binding[]): Promise<boolean> {
   return current;
 }
 
-function receiptOf(key: string, snapshot: Snapshot): ReadReceipt {
-  return create(ReadReceiptSchema, {
-    dataset: key.slice(0, key.lastIndexOf("@")),
-    version: snapshot.version,
-    schemaFingerprint: snapshot.schemaFingerprint,
-  });
-}
-
 /** The cached files of each binding, from one lease over all of them in order. */
 function splitPaths(bindings: readonly Binding[], paths: readonly string[]): string[][] {
   let offset = 0;
@@ -292,8 +297,8 @@ function boundFilesKey(bindings: readonly Binding[], scans: readonly string[][])
   );
 }
 
-/** Parses a statement again for a rewrite; it passed the refusal checks before. */
-async function reparse(
+/** Parses a statement and finds the datasets it reads (refusing what it may not do). */
+async function parseReferences(
   connection: DuckDBConnection,
   sql: string,
 ): Promise<{ ast: JsonObject; references: DatasetReference[] }> {
