@@ -48,6 +48,11 @@ export const querydConfigSchema = z.object({
     .default(2 * 1024 ** 3),
   /** Rows per result batch message. */
   batchRows: z.number().int().min(1).max(1_000_000).default(65_536),
+  /**
+   * How long a result stream may wait for its client to read before the
+   * query is stopped and its connection freed (ABORTED, READER_STALLED); 0 never.
+   */
+  stalledReaderTimeoutMs: z.number().int().min(0).default(60_000),
 });
 
 /** Validated `queryd` settings. */

@@ -28,6 +28,8 @@ export interface ResultLimits {
   readonly maxResultBytes: number;
   /** Rows per batch message. */
   readonly batchRows: number;
+  /** How long a message may wait for the client to read it before the query stops; 0 never. */
+  readonly stalledReaderTimeoutMs: number;
 }
 
 /** What ExecuteQuery needs. */
@@ -134,10 +136,34 @@ export async function* executeQuery(
       "lakehouse.query.datasets": datasetsOf(resolved),
     },
   });
+  // A client that stops reading without cancelling would hold a connection
+  // until its deadline: past the stall timeout, the query is stopped and its
+  // resources freed, and the client gets ABORTED if it ever reads again.
+  let stalled = false;
   async function* send(response: ExecuteQueryResponse): AsyncGenerator<ExecuteQueryResponse> {
     waitingForConsumer = true;
-    yield response;
-    waitingForConsumer = false;
+    const timeoutMs = limits.stalledReaderTimeoutMs;
+    const stallTimer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            stalled = true;
+            void releaseAll(true);
+          }, timeoutMs)
+        : undefined;
+    try {
+      yield response;
+    } finally {
+      clearTimeout(stallTimer);
+      waitingForConsumer = false;
+    }
+    if (stalled) {
+      throw serviceError(
+        Code.Aborted,
+        "READER_STALLED",
+        `the client read nothing for ${timeoutMs} ms, so the query was stopped`,
+        { queryId, timeoutMs: String(timeoutMs) },
+      );
+    }
     if (signal.aborted) throw interruption(signal);
   }
   try {

@@ -54,6 +54,7 @@ await runService({
               maxResultRows: config.maxResultRows,
               maxResultBytes: config.maxResultBytes,
               batchRows: config.batchRows,
+              stalledReaderTimeoutMs: config.stalledReaderTimeoutMs,
             },
             callerOf: (context) => requireIdentity(context.values),
           }),

@@ -30,7 +30,12 @@ beforeAll(async () => {
     storage: fx.catalogFixture.storage,
     engine: fx.engine,
     cache: fx.cache,
-    limits: { maxResultRows: 1000, maxResultBytes: 1 << 20, batchRows: 100 },
+    limits: {
+      maxResultRows: 1000,
+      maxResultBytes: 1 << 20,
+      batchRows: 100,
+      stalledReaderTimeoutMs: 0,
+    },
     callerOf: (context) => requireIdentity(context.values),
   });
   query = createClient(

@@ -102,6 +102,7 @@ export async function startQueryFixture(options: QueryFixtureOptions = {}): Prom
       maxResultRows: 1_000_000,
       maxResultBytes: 64 * 1024 ** 2,
       batchRows: 65_536,
+      stalledReaderTimeoutMs: 60_000,
       ...options.limits,
     },
   });

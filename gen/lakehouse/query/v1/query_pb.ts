@@ -640,7 +640,10 @@ export const QueryService: GenService<{
    * an unknown dataset or version; `FAILED_PRECONDITION` when an expected
    * schema fingerprint differs; `RESOURCE_EXHAUSTED` when the result exceeds
    * the row or byte limit with `on_limit` set to fail, or too many queries run;
-   * `DEADLINE_EXCEEDED` when the deadline passes (DuckDB is interrupted).
+   * `DEADLINE_EXCEEDED` when the deadline passes (DuckDB is interrupted);
+   * `ABORTED` (reason `READER_STALLED`) when the client read nothing for
+   * queryd's `stalledReaderTimeoutMs` (60 s by default): the query was stopped
+   * and its connection freed, and running it again is safe.
    *
    * @generated from rpc lakehouse.query.v1.QueryService.ExecuteQuery
    */
