@@ -147,4 +147,17 @@ describe("ExecuteQuery after the catalog changed", () => {
     }
     expect(rowsOf(await fx.collect({ sql: "SELECT n + 1 FROM checked" }))).toEqual([[2]]);
   });
+
+  it("checks an expected fingerprint against the catalog's snapshot, not a remembered stale one", async () => {
+    await fx.ingest("evolving", "SELECT 1 AS n");
+    const sql = "SELECT * FROM evolving";
+    expect(rowsOf(await fx.collect({ sql }))).toEqual([[1]]);
+    await fx.catalogFixture.catalog.deleteDataset({ name: "evolving" });
+    await fx.ingest("evolving", "SELECT 2 AS n, 'two' AS label");
+    const { dataset } = await fx.catalogFixture.catalog.getDataset({ name: "evolving" });
+    const fingerprint = dataset?.snapshot?.schemaFingerprint ?? "";
+    const result = await fx.collect({ sql, expectedSchemaFingerprints: { evolving: fingerprint } });
+    expect(result.header.receipts[0]?.schemaFingerprint).toBe(fingerprint);
+    expect(rowsOf(result)).toEqual([[2, "two"]]);
+  });
 });

@@ -12,7 +12,11 @@ import type { DuckDBEngine } from "./duckdb-engine.js";
 import type { CacheLease, FileCache } from "./file-cache.js";
 import type { JsonObject } from "./lossless-json.js";
 import { parseStatement, renderStatement, tableFragment } from "./sql-ast.js";
-import { createStatementCache, type DatasetMention } from "./statement-cache.js";
+import {
+  createStatementCache,
+  type DatasetMention,
+  type StatementEntry,
+} from "./statement-cache.js";
 import {
   bindDatasetReferences,
   type DatasetReference,
@@ -150,74 +154,91 @@ export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
     return { mention, key, snapshot: remembered, confirmation };
   };
 
-  return {
-    async resolve(sql, options = {}) {
-      let entry = statements.get(sql);
-      let parsed: { ast: JsonObject; references: DatasetReference[] } | undefined;
-      if (entry === undefined) {
-        parsed = await engine.withUtilityConnection((connection) =>
-          parseReferences(connection, sql),
-        );
-        entry = {
-          datasets: parsed.references.map(({ name, version }) => ({ name, version })),
-        };
-        statements.set(sql, entry);
-      }
-      const { caller } = options;
-      if (caller !== undefined) {
-        for (const mention of entry.datasets) requireDatasetGrant(caller, mention.name);
-      }
-      const unique = new Map<string, DatasetMention>();
-      for (const mention of entry.datasets) unique.set(mentionKey(mention), mention);
-      const bindings = await Promise.all(
-        [...unique.values()].map((mention) => bind(mention, options)),
-      );
-      const receipts = bindings.map(({ mention, snapshot }) =>
-        create(ReadReceiptSchema, {
-          dataset: mention.name,
-          version: snapshot.version,
-          schemaFingerprint: snapshot.schemaFingerprint,
-        }),
-      );
-      checkFingerprints(receipts, options.expectedSchemaFingerprints ?? {});
-      const files = bindings.flatMap((binding) => binding.snapshot.files);
-      const lease: CacheLease = await cache.acquire(files, options.signal);
-      try {
-        const scans = splitPaths(bindings, lease.paths);
-        const boundFiles = boundFilesKey(bindings, scans);
-        let rewritten =
-          entry.rendering?.boundFiles === boundFiles ? entry.rendering.sql : undefined;
-        if (rewritten === undefined) {
-          rewritten = await engine.withUtilityConnection(async (connection) => {
-            const { ast, references } = parsed ?? (await parseReferences(connection, sql));
-            const fragments = new Map<string, JsonObject>();
-            for (const [index, binding] of bindings.entries()) {
-              fragments.set(
-                binding.key,
-                await tableFragment(connection, scanOf(binding.snapshot, scans[index] ?? [])),
-              );
-            }
-            bindDatasetReferences(references, (reference) => {
-              const fragment = fragments.get(mentionKey(reference));
-              if (fragment === undefined) throw new Error(`no binding for ${reference.name}`);
-              return fragment;
-            });
-            return renderStatement(connection, ast);
+  /** Pins the bindings' files and rewrites the statement to scan them. */
+  const bindFiles = async (
+    sql: string,
+    entry: StatementEntry,
+    parsed: ParsedStatement | undefined,
+    bindings: readonly Binding[],
+    options: ResolveOptions,
+  ): Promise<ResolvedQuery> => {
+    const receipts = bindings.map(({ mention, snapshot }) =>
+      create(ReadReceiptSchema, {
+        dataset: mention.name,
+        version: snapshot.version,
+        schemaFingerprint: snapshot.schemaFingerprint,
+      }),
+    );
+    checkFingerprints(receipts, options.expectedSchemaFingerprints ?? {});
+    const files = bindings.flatMap((binding) => binding.snapshot.files);
+    const lease: CacheLease = await cache.acquire(files, options.signal);
+    try {
+      const scans = splitPaths(bindings, lease.paths);
+      const boundFiles = boundFilesKey(bindings, scans);
+      let rewritten = entry.rendering?.boundFiles === boundFiles ? entry.rendering.sql : undefined;
+      if (rewritten === undefined) {
+        rewritten = await engine.withUtilityConnection(async (connection) => {
+          const { ast, references } = parsed ?? (await parseReferences(connection, sql));
+          const fragments = new Map<string, JsonObject>();
+          for (const [index, binding] of bindings.entries()) {
+            fragments.set(
+              binding.key,
+              await tableFragment(connection, scanOf(binding.snapshot, scans[index] ?? [])),
+            );
+          }
+          bindDatasetReferences(references, (reference) => {
+            const fragment = fragments.get(mentionKey(reference));
+            if (fragment === undefined) throw new Error(`no binding for ${reference.name}`);
+            return fragment;
           });
-          entry.rendering = { boundFiles, sql: rewritten };
-        }
-        return {
-          sql: rewritten,
-          receipts,
-          current: confirmed(bindings),
-          release: () => lease.release(),
-        };
-      } catch (error) {
-        lease.release();
-        throw error;
+          return renderStatement(connection, ast);
+        });
+        entry.rendering = { boundFiles, sql: rewritten };
       }
-    },
+      return {
+        sql: rewritten,
+        receipts,
+        current: confirmed(bindings),
+        release: () => lease.release(),
+      };
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
   };
+
+  const resolve = async (sql: string, options: ResolveOptions = {}): Promise<ResolvedQuery> => {
+    let entry = statements.get(sql);
+    let parsed: ParsedStatement | undefined;
+    if (entry === undefined) {
+      parsed = await engine.withUtilityConnection((connection) => parseReferences(connection, sql));
+      entry = { datasets: parsed.references.map(({ name, version }) => ({ name, version })) };
+      statements.set(sql, entry);
+    }
+    const { caller } = options;
+    if (caller !== undefined) {
+      for (const mention of entry.datasets) requireDatasetGrant(caller, mention.name);
+    }
+    const unique = new Map<string, DatasetMention>();
+    for (const mention of entry.datasets) unique.set(mentionKey(mention), mention);
+    const bindings = await Promise.all(
+      [...unique.values()].map((mention) => bind(mention, options)),
+    );
+    try {
+      return await bindFiles(sql, entry, parsed, bindings, options);
+    } catch (error) {
+      // A remembered snapshot may be stale: a fingerprint the caller expects
+      // from a newer one, files expired since. Such an error counts only once
+      // the catalog confirms the snapshot; otherwise resolve afresh.
+      const optimistic = bindings.some((binding) => binding.confirmation !== undefined);
+      if (optimistic && !(await confirmed(bindings).catch(() => false))) {
+        return resolve(sql, { ...options, optimistic: false });
+      }
+      throw error;
+    }
+  };
+
+  return { resolve };
 }
 
 /** The snapshot the catalog names for a mention now. */
@@ -297,11 +318,17 @@ function boundFilesKey(bindings: readonly Binding[], scans: readonly string[][])
   );
 }
 
+/** A parsed statement and the datasets it reads. */
+interface ParsedStatement {
+  readonly ast: JsonObject;
+  readonly references: DatasetReference[];
+}
+
 /** Parses a statement and finds the datasets it reads (refusing what it may not do). */
 async function parseReferences(
   connection: DuckDBConnection,
   sql: string,
-): Promise<{ ast: JsonObject; references: DatasetReference[] }> {
+): Promise<ParsedStatement> {
   const ast = await parseStatement(connection, sql);
   return { ast, references: findDatasetReferences(ast) };
 }
