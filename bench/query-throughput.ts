@@ -24,7 +24,8 @@
  * same size. It prints figures and ratios and always exits 0: absolute times
  * depend on the machine.
  *
- *   node --import tsx bench/query-throughput.ts [rows]
+ *   npm run bench -- query-throughput
+ *   node --initial-heap-size=128 --import tsx bench/query-throughput.ts [rows]
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, stat } from "node:fs/promises";
@@ -53,7 +54,7 @@ const GROUP_BY = (table: string) =>
 const SELECT_ALL = (table: string) => `SELECT * FROM ${table}`;
 const WARMUPS = 2;
 const GROUP_BY_RUNS = 9;
-const STREAM_RUNS = 3;
+const STREAM_RUNS = 5;
 
 type QueryClient = Client<typeof QueryService>;
 
