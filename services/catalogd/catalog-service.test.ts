@@ -129,6 +129,13 @@ describe("CatalogService", () => {
       { column: "name", min: "ann", max: "gil", nullCount: 4n },
     ]);
 
+    // omit_files answers which snapshot is current without the file list.
+    const brief = (await fx.catalog.getDataset({ name: "people", omitFiles: true })).dataset!;
+    expect(brief.snapshot?.version).toBe(5n);
+    expect(brief.snapshot?.files).toEqual([]);
+    expect(brief.snapshot?.fileCount).toBe(5n);
+    expect(brief.snapshot?.commitTime).toEqual(snapshot.commitTime);
+
     // Time travel: version 1 still has only the CSV's file.
     const first = (await fx.catalog.getDataset({ name: "people", version: 1n })).dataset!;
     expect(first.latestVersion).toBe(5n);

@@ -97,7 +97,7 @@ export function createCatalogService(
       snapshot,
     });
 
-  /** A snapshot for list answers: everything but the file list. */
+  /** A snapshot for list answers and `omit_files`: everything but the file list. */
   const withoutFiles = (snapshot: Snapshot): Snapshot =>
     create(SnapshotSchema, { ...snapshot, files: [] });
 
@@ -120,7 +120,8 @@ export function createCatalogService(
       );
       if (requested === 0n && latest === 0n) return { dataset: datasetMessage(record, 0n) };
       const stored = await store.readSnapshot(record, requested === 0n ? latest : requested);
-      return { dataset: datasetMessage(record, latest, stored.snapshot) };
+      const snapshot = request.omitFiles ? withoutFiles(stored.snapshot) : stored.snapshot;
+      return { dataset: datasetMessage(record, latest, snapshot) };
     },
 
     async listDatasets(request, context) {

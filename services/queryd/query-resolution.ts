@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, type HandlerContext } from "@connectrpc/connect";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { CatalogService, Snapshot } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
@@ -105,8 +106,8 @@ interface Binding {
   readonly mention: DatasetMention;
   readonly key: string;
   readonly snapshot: Snapshot;
-  /** The catalog's answer when the snapshot was taken from memory, to confirm it. */
-  readonly confirmation?: Promise<Snapshot>;
+  /** Whether a snapshot taken from memory is still the current one, once the catalog answers. */
+  readonly confirmation?: Promise<boolean>;
 }
 
 const mentionKey = (mention: DatasetMention) => `${mention.name}@${mention.version ?? "latest"}`;
@@ -121,37 +122,31 @@ const mentionKey = (mention: DatasetMention) => `${mention.name}@${mention.versi
 export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
   const { engine, catalog, cache } = deps;
   const statements = createStatementCache();
-  const snapshots = createLruCache<string, Snapshot>(REMEMBERED_SNAPSHOTS);
+  const snapshots = createLruCache<string, CatalogAnswer>(REMEMBERED_SNAPSHOTS);
 
-  const lookUpAndRemember = async (
-    mention: DatasetMention,
-    signal: AbortSignal | undefined,
-  ): Promise<Snapshot> => {
-    const key = mentionKey(mention);
-    try {
-      const snapshot = await lookUp(catalog, mention, signal);
-      snapshots.set(key, snapshot);
-      return snapshot;
-    } catch (error) {
-      snapshots.delete(key);
-      throw error;
-    }
-  };
-
-  const bind = (mention: DatasetMention, options: ResolveOptions): Binding | Promise<Binding> => {
+  const bind = async (mention: DatasetMention, options: ResolveOptions): Promise<Binding> => {
     const key = mentionKey(mention);
     const remembered = options.optimistic === true ? snapshots.get(key) : undefined;
     if (remembered === undefined) {
-      return lookUpAndRemember(mention, options.signal).then((snapshot) => ({
-        mention,
-        key,
-        snapshot,
-      }));
+      const answer = await lookUp(catalog, mention, { signal: options.signal });
+      snapshots.set(key, answer);
+      return { mention, key, snapshot: answer.snapshot };
     }
-    const confirmation = lookUpAndRemember(mention, options.signal);
+    // The confirmation asks only which snapshot is current: no file list.
+    const confirmation = lookUp(catalog, mention, { signal: options.signal, omitFiles: true }).then(
+      (answer) => {
+        const same = answer.identity === remembered.identity;
+        if (!same) snapshots.delete(key);
+        return same;
+      },
+      (error: unknown) => {
+        snapshots.delete(key);
+        throw error;
+      },
+    );
     // Read through `current`; when resolution fails first, nobody reads it.
     confirmation.catch(() => undefined);
-    return { mention, key, snapshot: remembered, confirmation };
+    return { mention, key, snapshot: remembered.snapshot, confirmation };
   };
 
   /** Pins the bindings' files and rewrites the statement to scan them. */
@@ -241,17 +236,29 @@ export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
   return { resolve };
 }
 
+/** What the catalog named for a dataset mention, and what identifies it. */
+interface CatalogAnswer {
+  readonly snapshot: Snapshot;
+  /**
+   * The dataset's creation and the snapshot's version, commit time, schema
+   * fingerprint and file count: equal identities read the same files (a
+   * snapshot never changes; a dataset dropped and created again under the
+   * same name has another creation time).
+   */
+  readonly identity: string;
+}
+
 /** The snapshot the catalog names for a mention now. */
 async function lookUp(
   catalog: CatalogClient,
   mention: DatasetMention,
-  signal?: AbortSignal,
-): Promise<Snapshot> {
-  const response = await catalog.getDataset(
-    { name: mention.name, version: mention.version ?? 0n },
-    { signal },
+  options: { signal?: AbortSignal | undefined; omitFiles?: boolean },
+): Promise<CatalogAnswer> {
+  const { dataset } = await catalog.getDataset(
+    { name: mention.name, version: mention.version ?? 0n, omitFiles: options.omitFiles ?? false },
+    { signal: options.signal },
   );
-  const snapshot = response.dataset?.snapshot;
+  const snapshot = dataset?.snapshot;
   if (snapshot === undefined) {
     throw serviceError(
       Code.NotFound,
@@ -260,31 +267,21 @@ async function lookUp(
       { dataset: mention.name },
     );
   }
-  return snapshot;
-}
-
-/**
- * Whether two snapshots give every statement the same answer: the same
- * version, commit and files (a dataset dropped and created again under the
- * same name reaches the same version with another commit).
- */
-function sameSnapshot(a: Snapshot, b: Snapshot): boolean {
-  return (
-    a.version === b.version &&
-    a.schemaFingerprint === b.schemaFingerprint &&
-    a.commitTime?.seconds === b.commitTime?.seconds &&
-    a.commitTime?.nanos === b.commitTime?.nanos &&
-    a.files.length === b.files.length &&
-    a.files.every((file, index) => file.sha256 === b.files[index]?.sha256)
-  );
+  const time = (stamp: Timestamp | undefined) => `${stamp?.seconds ?? 0n}.${stamp?.nanos ?? 0}`;
+  const identity = [
+    time(dataset?.createTime),
+    snapshot.version,
+    time(snapshot.commitTime),
+    snapshot.schemaFingerprint,
+    snapshot.fileCount,
+  ].join("/");
+  return { snapshot, identity };
 }
 
 /** {@link ResolvedQuery.current} for a set of bindings; never an unhandled rejection. */
 function confirmed(bindings: readonly Binding[]): Promise<boolean> {
   const pending = bindings.flatMap((binding) =>
-    binding.confirmation === undefined
-      ? []
-      : [binding.confirmation.then((latest) => sameSnapshot(binding.snapshot, latest))],
+    binding.confirmation === undefined ? [] : [binding.confirmation],
   );
   if (pending.length === 0) return Promise.resolve(true);
   const current = Promise.all(pending).then((answers) => answers.every(Boolean));
