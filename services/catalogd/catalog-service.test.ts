@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -325,10 +326,9 @@ describe("CatalogService", () => {
     expect(fragile?.snapshot).toBeUndefined();
   });
 
-  it("replays a repeated idempotency key, also when the first response and marker were lost", async () => {
+  it("replays a repeated idempotency key however many commits landed since, and commits a key whose attempt died before its manifest", async () => {
     await fx.catalog.createDataset({ name: "keyed" });
     await upload("uploads/keyed-1.parquet", await parquetOf("SELECT 1::BIGINT AS v"));
-    await upload("uploads/keyed-2.parquet", await parquetOf("SELECT 2::BIGINT AS v"));
     const first = await fx.catalog.commitSnapshot({
       dataset: "keyed",
       addFiles: ["uploads/keyed-1.parquet"],
@@ -344,18 +344,39 @@ describe("CatalogService", () => {
     expect(again.replayed).toBe(true);
     expect(again.snapshot).toEqual(first.snapshot);
 
-    // As if the committing process died after the manifest, before its marker.
-    const id = await datasetId("keyed");
-    for (const key of await keysUnder(`_catalog/idempotency/${id}/`))
-      await fx.storage.deleteObject({ key });
-    await fx.catalog.commitSnapshot({ dataset: "keyed", addFiles: ["uploads/keyed-2.parquet"] });
-    const afterLoss = await fx.catalog.commitSnapshot({
+    // The first response was lost and many commits landed before the retry.
+    for (let i = 2; i <= 12; i++) {
+      await upload(`uploads/keyed-${i}.parquet`, await parquetOf(`SELECT ${i}::BIGINT AS v`));
+      await fx.catalog.commitSnapshot({
+        dataset: "keyed",
+        addFiles: [`uploads/keyed-${i}.parquet`],
+      });
+    }
+    const late = await fx.catalog.commitSnapshot({
       dataset: "keyed",
       addFiles: ["uploads/keyed-1.parquet"],
       idempotencyKey: "k-1",
     });
-    expect(afterLoss.replayed).toBe(true);
-    expect(afterLoss.snapshot?.version).toBe(1n);
+    expect(late.replayed).toBe(true);
+    expect(late.snapshot?.version).toBe(1n);
+
+    // An attempt that marked version 12 for its key and died before writing that manifest
+    // (another commit took 12): the retry commits, once.
+    const id = await datasetId("keyed");
+    const keyHash = createHash("sha256").update("k-2", "utf8").digest("hex");
+    await putObject(
+      fx.storage,
+      `_catalog/idempotency/${id}/${keyHash}/${"12".padStart(20, "0")}.json`,
+      new TextEncoder().encode(JSON.stringify({ key: "k-2", version: "12" })),
+    );
+    await upload("uploads/keyed-13.parquet", await parquetOf("SELECT 13::BIGINT AS v"));
+    const retried = await fx.catalog.commitSnapshot({
+      dataset: "keyed",
+      addFiles: ["uploads/keyed-13.parquet"],
+      idempotencyKey: "k-2",
+    });
+    expect(retried.replayed).toBe(false);
+    expect(retried.snapshot?.version).toBe(13n);
 
     await upload("uploads/keyed.csv", "v\n3\n");
     const ingested = await fx.catalog.ingestObject({
@@ -373,7 +394,7 @@ describe("CatalogService", () => {
     expect(reIngested.snapshot?.version).toBe(ingested.snapshot?.version);
     expect(reIngested.file).toEqual(ingested.file);
     expect(await keysUnder("datasets/keyed/")).toEqual(dataFiles);
-    expect((await fx.catalog.getDataset({ name: "keyed" })).dataset?.latestVersion).toBe(3n);
+    expect((await fx.catalog.getDataset({ name: "keyed" })).dataset?.latestVersion).toBe(14n);
   });
 
   it("answers ABORTED to the loser of a race for an expected parent version", async () => {

@@ -1,8 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PutObjectRequest } from "../../gen/lakehouse/storage/v1/storage_pb.js";
 import type { StorageClient } from "../storaged/client.js";
 import { putObject } from "../storaged/client.js";
-import { type CommitDeps, commitChange, prepareAddedFiles } from "./commit.js";
+import { type CommitDeps, commitChange, findKeyedCommit, prepareAddedFiles } from "./commit.js";
 import type { DatasetRecord } from "./manifest.js";
 import { createManifestStore } from "./manifest-store.js";
 import { type CatalogFixture, startCatalogFixture } from "./testing/catalog-fixture.js";
@@ -34,6 +35,34 @@ function countingStorage(counts: Map<string, number>): StorageClient {
         };
       }
       return Reflect.get(target, property, receiver);
+    },
+  });
+}
+
+/**
+ * The real storage client, except that the first write of a manifest lands and then
+ * fails, as if the committing process died the moment its manifest was durable.
+ */
+function dyingAfterFirstManifest(): StorageClient {
+  let died = false;
+  return new Proxy(fx.storage, {
+    get(target, property, receiver) {
+      if (property !== "putObject") return Reflect.get(target, property, receiver);
+      return async (requests: AsyncIterable<PutObjectRequest>, options?: object) => {
+        let key = "";
+        async function* watched() {
+          for await (const request of requests) {
+            if (request.part.case === "header") key = request.part.value.key;
+            yield request;
+          }
+        }
+        const response = await target.putObject(watched(), options);
+        if (!died && key.startsWith("_catalog/snapshots/")) {
+          died = true;
+          throw new Error("the committing process died");
+        }
+        return response;
+      };
     },
   });
 }
@@ -107,6 +136,23 @@ describe("commitChange", () => {
     expect(outcomes.filter((o) => !o.replayed)).toHaveLength(1);
     expect(new Set(outcomes.map((o) => o.stored.snapshot.version))).toEqual(new Set([1n]));
     expect(await deps.store.latestVersion(dataset)).toBe(1n);
+  });
+
+  it("finds a keyed commit whose process died right after its manifest, however many commits follow", async () => {
+    const dying = depsWith(dyingAfterFirstManifest());
+    const deps = depsWith(fx.storage);
+    const dataset = await newDataset(deps);
+    await putObject(fx.storage, "uploads/died/first.parquet", parquet);
+    const added = await prepareAddedFiles(deps, dataset.name, ["uploads/died/first.parquet"]);
+    await expect(commitChange(dying, change(dataset, added, "died"))).rejects.toThrow("died");
+    for (let i = 0; i < 10; i++) {
+      const key = `uploads/died/${i}.parquet`;
+      await putObject(fx.storage, key, parquet);
+      await commitChange(deps, change(dataset, await prepareAddedFiles(deps, dataset.name, [key])));
+    }
+    const search = await findKeyedCommit(deps.store, dataset, "died");
+    expect(search.found?.snapshot.version).toBe(1n);
+    expect(search.found?.addedKeys).toEqual(["uploads/died/first.parquet"]);
   });
 
   it("gives up with ABORTED TOO_MUCH_CONTENTION after its attempts are spent", async () => {

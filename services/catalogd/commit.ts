@@ -54,13 +54,6 @@ export interface CommitOutcome {
 }
 
 /**
- * How many of the newest manifests a keyed commit searches when no marker names its
- * key: a first attempt that committed but crashed before writing its marker is still
- * recognised when retried before this many further commits land.
- */
-const RECENT_MANIFESTS_SEARCHED = 8n;
-
-/**
  * Downloads each object to a temp file and reads its Parquet footer.
  *
  * @throws NOT_FOUND (FILE_NOT_FOUND) for a missing object; INVALID_ARGUMENT (NOT_PARQUET,
@@ -96,31 +89,29 @@ export interface KeyedCommitSearch {
 }
 
 /**
- * Looks for an earlier commit with this idempotency key: first its marker, then the
- * newest manifests (a marker is written only after its manifest, so it can be missing
- * when the committing process died in between). Callers run this before any costly
- * preparation and pass `searchedUpTo` on to {@link commitChange}.
+ * Looks for an earlier commit with this idempotency key. A keyed commit marks each
+ * version it tries before writing that manifest, so whatever happened to the process,
+ * the versions it may have committed are all marked: the one whose manifest carries the
+ * key is the earlier commit. Callers run this before any costly preparation and pass
+ * `searchedUpTo` on to {@link commitChange}, which checks the versions after it (an
+ * earlier attempt still running may land there).
  */
 export async function findKeyedCommit(
   store: ManifestStore,
   dataset: DatasetRecord,
   key: string,
 ): Promise<KeyedCommitSearch> {
-  const marked = await store.readIdempotencyMarker(dataset, key);
-  if (marked !== undefined) {
-    const stored = await store.readSnapshot(dataset, marked).catch((error: unknown) => {
+  const latest = await store.latestVersion(dataset);
+  for (const version of await store.readIdempotencyMarkers(dataset, key)) {
+    if (version > latest) continue;
+    const stored = await store.readSnapshot(dataset, version).catch((error: unknown) => {
+      // Expired, or the attempt lost that version: nothing of this key is there.
       if (hasCode(error, Code.NotFound)) return undefined;
       throw error;
     });
-    if (stored?.idempotencyKey === key) return { found: stored, searchedUpTo: marked };
+    if (stored?.idempotencyKey === key) return { found: stored, searchedUpTo: latest };
   }
-  const latest = await store.latestVersion(dataset);
-  const from = latest > RECENT_MANIFESTS_SEARCHED ? latest - RECENT_MANIFESTS_SEARCHED : 0n;
-  const found = await searchManifests(store, dataset, key, from, latest);
-  if (found !== undefined) {
-    await store.writeIdempotencyMarker(dataset, key, found.snapshot.version).catch(() => undefined);
-  }
-  return { found, searchedUpTo: latest };
+  return { found: undefined, searchedUpTo: latest };
 }
 
 /** Searches versions (after, upTo] for a manifest carrying `key`, newest first. */
@@ -162,6 +153,8 @@ export async function commitChange(deps: CommitDeps, change: CommitChange): Prom
   }
   assertOneSchema(change);
   let searched = change.keySearchedUpTo;
+  /** Versions this commit marked but lost to others. */
+  const lost: bigint[] = [];
   let latest = await store.latestVersion(dataset);
   for (let attempt = 1; ; attempt++) {
     if (change.idempotencyKey !== "" && latest > searched) {
@@ -179,10 +172,16 @@ export async function commitChange(deps: CommitDeps, change: CommitChange): Prom
     if (expected > 0n && latest !== expected) throw concurrentCommit(dataset, expected, latest);
     const parent = latest > 0n ? await store.readSnapshot(dataset, latest) : undefined;
     const stored = await buildSnapshot(deps, change, parent);
+    const version = stored.snapshot.version;
+    if (change.idempotencyKey !== "") {
+      // Before the manifest: a retry after a crash anywhere past here finds this version.
+      await store.writeIdempotencyMarker(dataset, change.idempotencyKey, version);
+    }
     if (await store.writeSnapshot(dataset, stored)) {
-      await afterCommit(store, change, stored.snapshot.version);
+      await afterCommit(store, change, version, lost);
       return { stored, replayed: false };
     }
+    if (change.idempotencyKey !== "") lost.push(version);
     if (expected === 0n && attempt >= deps.maxCommitAttempts) {
       throw serviceError(
         Code.Aborted,
@@ -196,17 +195,23 @@ export async function commitChange(deps: CommitDeps, change: CommitChange): Prom
   }
 }
 
-/** The hint and marker only speed up later calls: a failure to write them loses nothing. */
+/**
+ * Writes the hint and removes the markers of versions this commit lost; both only
+ * spare later calls work, so a failure loses nothing (a stale marker names a manifest
+ * without the key and is passed over).
+ */
 async function afterCommit(
   store: ManifestStore,
   change: CommitChange,
   version: bigint,
+  lost: readonly bigint[],
 ): Promise<void> {
-  const writes = [store.writeHint(change.dataset, version)];
-  if (change.idempotencyKey !== "") {
-    writes.push(store.writeIdempotencyMarker(change.dataset, change.idempotencyKey, version));
-  }
-  await Promise.allSettled(writes);
+  await Promise.allSettled([
+    store.writeHint(change.dataset, version),
+    ...lost.map((tried) =>
+      store.deleteIdempotencyMarker(change.dataset, change.idempotencyKey, tried),
+    ),
+  ]);
 }
 
 /** Added files must agree with each other before they can agree with the dataset. */

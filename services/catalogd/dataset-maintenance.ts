@@ -76,7 +76,11 @@ export async function expireSnapshots(
   for (const stored of expiredSnapshots) {
     await deps.store.deleteSnapshot(dataset, stored.snapshot.version);
     if (stored.idempotencyKey !== "") {
-      await deps.store.deleteIdempotencyMarker(dataset, stored.idempotencyKey);
+      await deps.store.deleteIdempotencyMarker(
+        dataset,
+        stored.idempotencyKey,
+        stored.snapshot.version,
+      );
     }
   }
   // Snapshots committed while this ran may reference files again.

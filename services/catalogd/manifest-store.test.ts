@@ -121,15 +121,16 @@ describe("ManifestStore", () => {
     expect(errorReason(error)).toBe("CORRUPT_MANIFEST");
   });
 
-  it("stores idempotency markers per dataset and key", async () => {
+  it("stores idempotency markers per dataset, key and version, listed newest first", async () => {
     const record = await newDataset();
     const other = await newDataset();
-    expect(await store.readIdempotencyMarker(record, "k")).toBeUndefined();
-    await store.writeIdempotencyMarker(record, "k", 7n);
-    expect(await store.readIdempotencyMarker(record, "k")).toBe(7n);
-    expect(await store.readIdempotencyMarker(other, "k")).toBeUndefined();
-    await store.deleteIdempotencyMarker(record, "k");
-    expect(await store.readIdempotencyMarker(record, "k")).toBeUndefined();
+    expect(await store.readIdempotencyMarkers(record, "k")).toEqual([]);
+    for (const version of [7n, 12n, 9n]) await store.writeIdempotencyMarker(record, "k", version);
+    await store.writeIdempotencyMarker(record, "another key", 8n);
+    expect(await store.readIdempotencyMarkers(record, "k")).toEqual([12n, 9n, 7n]);
+    expect(await store.readIdempotencyMarkers(other, "k")).toEqual([]);
+    await store.deleteIdempotencyMarker(record, "k", 12n);
+    expect(await store.readIdempotencyMarkers(record, "k")).toEqual([9n, 7n]);
   });
 
   it("reads a record with its latest version as another replica left them", async () => {

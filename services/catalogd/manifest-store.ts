@@ -24,7 +24,9 @@ import {
  *   listing order the version order.
  * - `_catalog/heads/<id>.json`: a hint of the latest version, overwritten after commits.
  *   Never trusted, only a place to start probing forward from.
- * - `_catalog/idempotency/<id>/<sha256 of key>.json`: the version a keyed commit made.
+ * - `_catalog/idempotency/<id>/<sha256 of key>/<version, 20 digits>.json`: one marker per
+ *   version a keyed commit tried, written before its manifest, so the versions a key may
+ *   have committed are all listed whenever the process died.
  *
  * Data files that ingest converts live beside, under `datasets/<name>/data/`.
  */
@@ -37,8 +39,10 @@ const snapshotKey = (id: string, version: bigint) =>
   `${snapshotsPrefix(id)}${version.toString().padStart(20, "0")}.json`;
 const headKey = (id: string) => `${CATALOG_PREFIX}heads/${id}.json`;
 const idempotencyPrefix = (id: string) => `${CATALOG_PREFIX}idempotency/${id}/`;
-const idempotencyKeyPath = (id: string, key: string) =>
-  `${idempotencyPrefix(id)}${createHash("sha256").update(key, "utf8").digest("hex")}.json`;
+const idempotencyKeyPrefix = (id: string, key: string) =>
+  `${idempotencyPrefix(id)}${createHash("sha256").update(key, "utf8").digest("hex")}/`;
+const idempotencyMarkerPath = (id: string, key: string, version: bigint) =>
+  `${idempotencyKeyPrefix(id, key)}${version.toString().padStart(20, "0")}.json`;
 
 /** Where data files live: each dataset's own folder below it. */
 export const DATA_ROOT = "datasets/";
@@ -89,9 +93,11 @@ export interface ManifestStore {
   /** Records where the latest version is, to spare later readers a listing. */
   writeHint(dataset: DatasetRecord, version: bigint): Promise<void>;
   /** The version a keyed commit made, if its marker exists. */
-  readIdempotencyMarker(dataset: DatasetRecord, key: string): Promise<bigint | undefined>;
+  /** Every version a keyed commit has tried (marked), newest first. */
+  readIdempotencyMarkers(dataset: DatasetRecord, key: string): Promise<bigint[]>;
+  /** Marks that a keyed commit is about to try `version`; written before that manifest. */
   writeIdempotencyMarker(dataset: DatasetRecord, key: string, version: bigint): Promise<void>;
-  deleteIdempotencyMarker(dataset: DatasetRecord, key: string): Promise<void>;
+  deleteIdempotencyMarker(dataset: DatasetRecord, key: string, version: bigint): Promise<void>;
   /** Deletes every catalog object of a dataset (manifests, hint, markers). */
   deleteCatalogObjects(dataset: DatasetRecord): Promise<void>;
 }
@@ -304,30 +310,25 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
       await putObject(storage, headKey(dataset.id), body, { contentType: JSON_TYPE });
     },
 
-    async readIdempotencyMarker(dataset, key) {
-      const bytes = await readIfExists(idempotencyKeyPath(dataset.id, key));
-      if (bytes === undefined) return undefined;
-      try {
-        const marker = JSON.parse(Buffer.from(bytes).toString("utf8")) as {
-          key?: unknown;
-          version?: unknown;
-        };
-        if (marker.key !== key || typeof marker.version !== "string") return undefined;
-        return /^\d{1,19}$/.test(marker.version) ? BigInt(marker.version) : undefined;
-      } catch {
-        return undefined;
+    async readIdempotencyMarkers(dataset, key) {
+      const prefix = idempotencyKeyPrefix(dataset.id, key);
+      const versions: bigint[] = [];
+      for await (const markerKey of listKeys(prefix)) {
+        const match = /^(\d{20})\.json$/.exec(markerKey.slice(prefix.length));
+        if (match?.[1] !== undefined) versions.push(BigInt(match[1]));
       }
+      return versions.sort((x, y) => (x > y ? -1 : x < y ? 1 : 0));
     },
 
     async writeIdempotencyMarker(dataset, key, version) {
       const body = Buffer.from(JSON.stringify({ key, version: String(version) }), "utf8");
-      await putObject(storage, idempotencyKeyPath(dataset.id, key), body, {
+      await putObject(storage, idempotencyMarkerPath(dataset.id, key, version), body, {
         contentType: JSON_TYPE,
       });
     },
 
-    async deleteIdempotencyMarker(dataset, key) {
-      await deleteKey(idempotencyKeyPath(dataset.id, key));
+    async deleteIdempotencyMarker(dataset, key, version) {
+      await deleteKey(idempotencyMarkerPath(dataset.id, key, version));
     },
 
     async deleteCatalogObjects(dataset) {
