@@ -92,7 +92,6 @@ export interface ManifestStore {
   deleteSnapshot(dataset: DatasetRecord, version: bigint): Promise<void>;
   /** Records where the latest version is, to spare later readers a listing. */
   writeHint(dataset: DatasetRecord, version: bigint): Promise<void>;
-  /** The version a keyed commit made, if its marker exists. */
   /** Every version a keyed commit has tried (marked), newest first. */
   readIdempotencyMarkers(dataset: DatasetRecord, key: string): Promise<bigint[]>;
   /** Marks that a keyed commit is about to try `version`; written before that manifest. */
@@ -256,7 +255,10 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
       const known = recordSeen.get(name);
       const probe = known === undefined ? undefined : latestVersion(known);
       probe?.catch(() => undefined);
-      const record = await getDataset(name);
+      const record = await getDataset(name).catch((error: unknown) => {
+        recordSeen.delete(name);
+        throw error;
+      });
       recordSeen.set(name, record);
       if (probe !== undefined && known?.id === record.id) return { record, latest: await probe };
       return { record, latest: await latestVersion(record) };

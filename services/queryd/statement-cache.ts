@@ -16,7 +16,7 @@ export interface StatementEntry {
 }
 
 /** Statements longer than this are parsed anew each time, so the cache stays small. */
-export const MAX_CACHED_SQL_CHARS = 16 * 1024;
+const MAX_CACHED_SQL_CHARS = 16 * 1024;
 
 /** Statement texts remembered; together at most a few MiB. */
 const STATEMENT_CACHE_ENTRIES = 256;
