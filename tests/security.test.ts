@@ -17,7 +17,7 @@ import {
 import { StorageService } from "../gen/lakehouse/storage/v1/storage_pb.js";
 import { errorReason } from "../services/kit/errors.js";
 import { createInternalTransport } from "../services/kit/internal-transport.js";
-import { putObject } from "../services/storaged/client.js";
+import { putObject, readObject } from "../services/storaged/client.js";
 import { bearer, collectQuery, gatewayClients } from "./support/gateway-clients.js";
 import { type RunningSystem, startSystem } from "./support/system.js";
 
@@ -164,6 +164,67 @@ describe("dataset grants across the services", () => {
     }).catch((e) => e);
     expect(ConnectError.from(error).code).toBe(Code.PermissionDenied);
     expect(errorReason(error)).toBe("DATASET_NOT_GRANTED");
+  });
+});
+
+describe("storage scopes below the catalog", () => {
+  const reason = (error: unknown) => [ConnectError.from(error).code, errorReason(error)];
+
+  it("list, read and write only what is not the catalog's, and only granted datasets' files", async () => {
+    const uploader = await system.token({
+      scopes: ["storage.read", "storage.write"],
+      datasets: ["sales_*"],
+    });
+    const { storage } = gatewayClients(system.gateway.url, uploader);
+    const admin = gatewayClients(system.gateway.url).storage;
+    const everything = (await admin.listObjects({ prefix: "" })).objects.map((o) => o.key);
+    const salesFile = everything.find((key) => key.startsWith("datasets/sales_eu/data/"));
+    const payrollFile = everything.find((key) => key.startsWith("datasets/payroll/data/"));
+    const record = "_catalog/datasets/payroll.json";
+    expect(salesFile).toBeDefined();
+    expect(payrollFile).toBeDefined();
+    expect(everything).toContain(record);
+
+    const visible = (await storage.listObjects({ prefix: "" })).objects.map((o) => o.key);
+    expect(visible).toEqual(
+      everything.filter(
+        (key) => !key.startsWith("_catalog/") && !key.startsWith("datasets/payroll/"),
+      ),
+    );
+    expect(visible).toContain(salesFile);
+    expect((await readObject(storage, salesFile!)).byteLength).toBeGreaterThan(0);
+
+    expect(reason(await readObject(storage, payrollFile!).catch((e) => e))).toEqual([
+      Code.PermissionDenied,
+      "DATASET_NOT_GRANTED",
+    ]);
+    expect(reason(await storage.headObject({ key: record }).catch((e) => e))).toEqual([
+      Code.PermissionDenied,
+      "RESERVED_KEY",
+    ]);
+    expect(reason(await storage.listObjects({ prefix: "_catalog/" }).catch((e) => e))).toEqual([
+      Code.PermissionDenied,
+      "RESERVED_KEY",
+    ]);
+    expect(
+      reason(await storage.listObjects({ prefix: "datasets/payroll/" }).catch((e) => e)),
+    ).toEqual([Code.PermissionDenied, "DATASET_NOT_GRANTED"]);
+    const forgedRecord = putObject(storage, "_catalog/datasets/evil.json", Buffer.from("{}"));
+    expect(reason(await forgedRecord.catch((e) => e))).toEqual([
+      Code.PermissionDenied,
+      "RESERVED_KEY",
+    ]);
+    expect(reason(await storage.deleteObject({ key: salesFile! }).catch((e) => e))).toEqual([
+      Code.PermissionDenied,
+      "RESERVED_KEY",
+    ]);
+    await putObject(storage, "uploads/mine.csv", Buffer.from("id\n1\n"));
+
+    // Nothing was changed, and the admin scope may still read the catalog's objects.
+    expect((await admin.listObjects({ prefix: "" })).objects.map((o) => o.key)).toEqual(
+      [...everything, "uploads/mine.csv"].sort(),
+    );
+    expect((await readObject(admin, record)).byteLength).toBeGreaterThan(0);
   });
 });
 

@@ -7,7 +7,7 @@ import { serviceError } from "../kit/errors.js";
 import { downloadObject, type StorageClient } from "../storaged/client.js";
 import type { CatalogDuckDB } from "./catalog-duckdb.js";
 import { hasCode } from "./error-code.js";
-import { CATALOG_PREFIX, DATA_ROOT, dataPrefix } from "./manifest-store.js";
+import { CATALOG_PREFIX, DATA_ROOT, dataPrefix } from "../kit/storage-layout.js";
 import { type ParquetFooter, readParquetFooter } from "./parquet-footer.js";
 
 /** A file to add to a snapshot, its footer already read. */

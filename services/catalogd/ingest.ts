@@ -17,7 +17,7 @@ import {
 import { hasCode } from "./error-code.js";
 import { convertToParquet } from "./format-conversion.js";
 import type { DatasetRecord } from "./manifest.js";
-import { dataPrefix } from "./manifest-store.js";
+import { dataPrefix } from "../kit/storage-layout.js";
 import { resolveSourceFormat } from "./source-format.js";
 import { withTempDirectory } from "./temp-directory.js";
 

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { serviceError } from "../kit/errors.js";
 import { createLruCache } from "../kit/lru-cache.js";
+import { CATALOG_PREFIX } from "../kit/storage-layout.js";
 import type { StorageClient } from "../storaged/client.js";
 import { putObject, readObject } from "../storaged/client.js";
 import { hasCode } from "./error-code.js";
@@ -30,7 +31,6 @@ import {
  *
  * Data files that ingest converts live beside, under `datasets/<name>/data/`.
  */
-export const CATALOG_PREFIX = "_catalog/";
 const DATASETS_PREFIX = `${CATALOG_PREFIX}datasets/`;
 
 const datasetKey = (name: string) => `${DATASETS_PREFIX}${name}.json`;
@@ -43,14 +43,6 @@ const idempotencyKeyPrefix = (id: string, key: string) =>
   `${idempotencyPrefix(id)}${createHash("sha256").update(key, "utf8").digest("hex")}/`;
 const idempotencyMarkerPath = (id: string, key: string, version: bigint) =>
   `${idempotencyKeyPrefix(id, key)}${version.toString().padStart(20, "0")}.json`;
-
-/** Where data files live: each dataset's own folder below it. */
-export const DATA_ROOT = "datasets/";
-
-/** The prefix under which ingest writes a dataset's converted data files. */
-export function dataPrefix(name: string): string {
-  return `${DATA_ROOT}${name}/data/`;
-}
 
 const JSON_TYPE = "application/json";
 

@@ -11,7 +11,7 @@ import {
   WriteQueryResultResponseSchema,
 } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { validateDatasetName } from "../catalogd/dataset-name.js";
-import { dataPrefix } from "../catalogd/manifest-store.js";
+import { dataPrefix } from "../kit/storage-layout.js";
 import { requireDatasetGrant } from "../kit/identity/dataset-grants.js";
 import { sqlString } from "../kit/sql-text.js";
 import { putObject, type StorageClient } from "../storaged/client.js";

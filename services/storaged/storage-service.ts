@@ -12,6 +12,13 @@ import { CHUNK_BYTES, rechunk } from "./byte-chunks.js";
 import { type ObjectBackend, validateEtag } from "./object-backend.js";
 import { objectInfoToProto } from "./object-info-proto.js";
 import { validateKey, validatePrefix } from "./object-key.js";
+import {
+  checkPublicPrefix,
+  checkPublicRead,
+  checkPublicWrite,
+  mayRead,
+  publicCaller,
+} from "./public-access.js";
 
 /** Options of {@link createStorageService}. */
 export interface StorageServiceOptions {
@@ -72,6 +79,7 @@ export function createStorageService(
       }
       const header = first.value.part.value;
       validateKey(header.key);
+      if (publicCaller(context) !== undefined) checkPublicWrite(header.key);
       const info = await backend.put(header.key, bodyChunks(iterator), {
         contentType: header.contentType || undefined,
         ifNoneMatch: header.ifNoneMatch,
@@ -88,6 +96,8 @@ export function createStorageService(
       context: HandlerContext,
     ): AsyncGenerator<GetObjectResponse> {
       validateKey(request.key);
+      const caller = publicCaller(context);
+      if (caller !== undefined) checkPublicRead(caller, request.key);
       const offset = byteCount(request.offset, "offset");
       const length = byteCount(request.length, "length");
       const read = await backend.get(request.key, { offset, length });
@@ -105,13 +115,17 @@ export function createStorageService(
       if (first) yield create(GetObjectResponseSchema, { object: objectInfoToProto(read.info) });
     },
 
-    async headObject(request) {
+    async headObject(request, context) {
       validateKey(request.key);
+      const caller = publicCaller(context);
+      if (caller !== undefined) checkPublicRead(caller, request.key);
       return { object: objectInfoToProto(await backend.head(request.key)) };
     },
 
-    async listObjects(request) {
+    async listObjects(request, context) {
       validatePrefix(request.prefix);
+      const caller = publicCaller(context);
+      if (caller !== undefined) checkPublicPrefix(caller, request.prefix);
       if (request.pageSize < 0 || request.pageSize > MAX_PAGE_SIZE) {
         throw invalidArgument(
           "INVALID_PAGE_SIZE",
@@ -123,14 +137,19 @@ export function createStorageService(
         request.pageSize === 0 ? MAX_PAGE_SIZE : request.pageSize,
         request.pageToken,
       );
+      // A public caller's page leaves out what it may not read, so it may be
+      // shorter than asked (even empty) while its token still leads on.
+      const visible =
+        caller === undefined ? page.objects : page.objects.filter((o) => mayRead(caller, o.key));
       return {
-        objects: page.objects.map(objectInfoToProto),
+        objects: visible.map(objectInfoToProto),
         nextPageToken: page.nextPageToken,
       };
     },
 
-    async deleteObject(request) {
+    async deleteObject(request, context) {
       validateKey(request.key);
+      if (publicCaller(context) !== undefined) checkPublicWrite(request.key);
       const ifMatchEtag =
         request.ifMatchEtag === "" ? undefined : validateEtag(request.ifMatchEtag);
       return { deleted: await backend.delete(request.key, { ifMatchEtag }) };

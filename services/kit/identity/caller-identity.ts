@@ -29,6 +29,15 @@ export const callerIdentityKey = createContextKey<CallerIdentity | undefined>(un
   description: "lakehouse caller identity",
 });
 
+/**
+ * The peer service whose internal token a call carries (`gateway`,
+ * `queryd`, ...). `gateway` means the call came from outside, on the end
+ * user's behalf alone; storaged keeps such calls out of the catalog's keys.
+ */
+export const callingServiceKey = createContextKey<string | undefined>(undefined, {
+  description: "lakehouse calling service",
+});
+
 /** The caller of this call, or undefined when no authentication interceptor ran. */
 export function identityOf(values: ContextValues): CallerIdentity | undefined {
   return values.get(callerIdentityKey);

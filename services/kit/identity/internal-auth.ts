@@ -2,7 +2,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { z } from "zod";
 import { ConfigError } from "../config.js";
 import { readBearerToken } from "./bearer-token.js";
-import { type CallerIdentity, callerIdentityKey } from "./caller-identity.js";
+import { type CallerIdentity, callerIdentityKey, callingServiceKey } from "./caller-identity.js";
 import { currentIdentity, serveAs } from "./identity-scope.js";
 import { readInternalSecret } from "./internal-secret.js";
 import { createInternalTokenSigner, createInternalTokenVerifier } from "./internal-token.js";
@@ -97,6 +97,7 @@ export function createInternalAuth(options: {
       if (isOpenService(request.service.typeName)) return next(request);
       const token = readBearerToken(request, maxInternalTokenBytes);
       const caller = await verifier.verify(token);
+      request.contextValues.set(callingServiceKey, caller.service);
       return serveAs(caller.identity, request, next);
     },
     clientInterceptor: (next) => async (request) => {
