@@ -33,6 +33,8 @@ export interface ArrowBatchBuilder {
 
 export const DEFAULT_BATCH_ROWS = 65_536;
 export const DEFAULT_BATCH_BYTES = 2 * 1024 * 1024;
+/** Rows in one DuckDB data chunk (its vector size). */
+const DUCKDB_CHUNK_ROWS = 2048;
 
 /**
  * Creates a batch builder for results laid out as `layout`. Each column is
@@ -45,7 +47,9 @@ export function createArrowBatchBuilder(
 ): ArrowBatchBuilder {
   const batchRows = Math.max(1, options.batchRows ?? DEFAULT_BATCH_ROWS);
   const batchBytes = Math.max(1, options.batchBytes ?? DEFAULT_BATCH_BYTES);
-  const capacity = Math.min(batchRows, DEFAULT_BATCH_ROWS);
+  // Buffers start at one DuckDB chunk and grow to what a batch needed, so a
+  // small result does not allocate (and zero) megabytes for one batch.
+  const capacity = Math.min(batchRows, DUCKDB_CHUNK_ROWS);
   const builders: ColumnBuilder[] = layout.columns.map((column) =>
     createColumnBuilder(column, capacity),
   );
