@@ -67,6 +67,34 @@ function dyingAfterFirstManifest(): StorageClient {
   });
 }
 
+/**
+ * The real storage client, except that right after the first idempotency marker
+ * lands, `compete` runs: another commit takes the version the marker names.
+ */
+function racedAfterMarker(compete: () => Promise<unknown>): StorageClient {
+  let raced = false;
+  return new Proxy(fx.storage, {
+    get(target, property, receiver) {
+      if (property !== "putObject") return Reflect.get(target, property, receiver);
+      return async (requests: AsyncIterable<PutObjectRequest>, options?: object) => {
+        let key = "";
+        async function* watched() {
+          for await (const request of requests) {
+            if (request.part.case === "header") key = request.part.value.key;
+            yield request;
+          }
+        }
+        const response = await target.putObject(watched(), options);
+        if (!raced && key.startsWith("_catalog/idempotency/")) {
+          raced = true;
+          await compete();
+        }
+        return response;
+      };
+    },
+  });
+}
+
 function depsWith(storage: StorageClient): CommitDeps {
   return {
     storage,
@@ -153,6 +181,23 @@ describe("commitChange", () => {
     const search = await findKeyedCommit(deps.store, dataset, "died");
     expect(search.found?.snapshot.version).toBe(1n);
     expect(search.found?.addedKeys).toEqual(["uploads/died/first.parquet"]);
+  });
+
+  it("removes the marker of a version it lost when it then gives up", async () => {
+    const deps = depsWith(fx.storage);
+    const dataset = await newDataset(deps);
+    const keys = ["first", "rival", "keyed"].map((name) => `uploads/gave-up/${name}.parquet`);
+    for (const key of keys) await putObject(fx.storage, key, parquet);
+    const [first, rival, keyed] = await Promise.all(
+      keys.map((key) => prepareAddedFiles(deps, dataset.name, [key])),
+    );
+    await commitChange(deps, change(dataset, first!));
+    const raced = depsWith(racedAfterMarker(() => commitChange(deps, change(dataset, rival!))));
+    const attempt = { ...change(dataset, keyed!, "gives-up"), expectedParentVersion: 1n };
+    const error = await commitChange(raced, attempt).catch((e) => ConnectError.from(e));
+    expect(error).toMatchObject({ code: Code.Aborted });
+    expect(await deps.store.latestVersion(dataset)).toBe(2n);
+    expect(await deps.store.readIdempotencyMarkers(dataset, "gives-up")).toEqual([]);
   });
 
   it("gives up with ABORTED TOO_MUCH_CONTENTION after its attempts are spent", async () => {

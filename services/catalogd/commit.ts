@@ -147,14 +147,29 @@ async function searchManifests(
  */
 export async function commitChange(deps: CommitDeps, change: CommitChange): Promise<CommitOutcome> {
   const { store } = deps;
-  const { dataset } = change;
   if (change.added.length === 0 && change.removeKeys.length === 0 && !change.replaceAll) {
     throw nothingToCommit();
   }
   assertOneSchema(change);
-  let searched = change.keySearchedUpTo;
   /** Versions this commit marked but lost to others. */
   const lost: bigint[] = [];
+  try {
+    return await commitWithRetries(deps, change, lost);
+  } catch (error) {
+    await forgetLostVersions(store, change, lost);
+    throw error;
+  }
+}
+
+/** The attempts of {@link commitChange}; `lost` collects the keyed versions lost to others. */
+async function commitWithRetries(
+  deps: CommitDeps,
+  change: CommitChange,
+  lost: bigint[],
+): Promise<CommitOutcome> {
+  const { store } = deps;
+  const { dataset } = change;
+  let searched = change.keySearchedUpTo;
   let latest = await store.latestVersion(dataset);
   for (let attempt = 1; ; attempt++) {
     if (change.idempotencyKey !== "" && latest > searched) {
@@ -208,10 +223,24 @@ async function afterCommit(
 ): Promise<void> {
   await Promise.allSettled([
     store.writeHint(change.dataset, version),
-    ...lost.map((tried) =>
+    forgetLostVersions(store, change, lost),
+  ]);
+}
+
+/**
+ * Removes the markers of versions a keyed commit lost to others, whether it then
+ * succeeded or gave up: they name other commits' manifests. Best effort.
+ */
+async function forgetLostVersions(
+  store: ManifestStore,
+  change: CommitChange,
+  lost: readonly bigint[],
+): Promise<void> {
+  await Promise.allSettled(
+    lost.map((tried) =>
       store.deleteIdempotencyMarker(change.dataset, change.idempotencyKey, tried),
     ),
-  ]);
+  );
 }
 
 /** Added files must agree with each other before they can agree with the dataset. */
