@@ -4,10 +4,10 @@ import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { type DataFile, DataFileSchema } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { serviceError } from "../kit/errors.js";
+import { CATALOG_PREFIX, DATA_ROOT, dataPrefix } from "../kit/storage-layout.js";
 import { downloadObject, type StorageClient } from "../storaged/client.js";
 import type { CatalogDuckDB } from "./catalog-duckdb.js";
 import { hasCode } from "./error-code.js";
-import { CATALOG_PREFIX, DATA_ROOT, dataPrefix } from "../kit/storage-layout.js";
 import { type ParquetFooter, readParquetFooter } from "./parquet-footer.js";
 
 /** A file to add to a snapshot, its footer already read. */

@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { type DataFile, SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
+import { dataPrefix } from "../kit/storage-layout.js";
 import { inSpan } from "../kit/telemetry/tracer.js";
 import { putObject } from "../storaged/client.js";
 import { type CommitDeps, type CommitOutcome, commitChange, findKeyedCommit } from "./commit.js";
@@ -17,7 +18,6 @@ import {
 import { hasCode } from "./error-code.js";
 import { convertToParquet } from "./format-conversion.js";
 import type { DatasetRecord } from "./manifest.js";
-import { dataPrefix } from "../kit/storage-layout.js";
 import { resolveSourceFormat } from "./source-format.js";
 import { withTempDirectory } from "./temp-directory.js";
 

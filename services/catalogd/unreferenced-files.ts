@@ -1,6 +1,6 @@
+import { dataPrefix } from "../kit/storage-layout.js";
 import type { StorageClient } from "../storaged/client.js";
 import type { DatasetRecord } from "./manifest.js";
-import { dataPrefix } from "../kit/storage-layout.js";
 import type { ManifestStore } from "./manifest-store.js";
 
 /** What file cleanup needs. */

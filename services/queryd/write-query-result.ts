@@ -11,9 +11,9 @@ import {
   WriteQueryResultResponseSchema,
 } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { validateDatasetName } from "../catalogd/dataset-name.js";
-import { dataPrefix } from "../kit/storage-layout.js";
 import { requireDatasetGrant } from "../kit/identity/dataset-grants.js";
 import { sqlString } from "../kit/sql-text.js";
+import { dataPrefix } from "../kit/storage-layout.js";
 import { putObject, type StorageClient } from "../storaged/client.js";
 import { duckdbCall } from "./duckdb-errors.js";
 import type { FileCache } from "./file-cache.js";
