@@ -8,14 +8,19 @@ import {
   type DataType,
   DateDay,
   Decimal,
+  DenseUnion,
+  FixedSizeList,
   Float32,
   Float64,
   Int8,
   Int16,
   Int32,
   Int64,
+  IntervalMonthDayNano,
   List,
+  Map_,
   makeData,
+  Struct,
   Table,
   TimestampMicrosecond,
   TimestampMillisecond,
@@ -215,17 +220,93 @@ describe("convertToParquet", () => {
     expect(result.rows).toEqual(expectedRows);
   });
 
-  it("refuses an Arrow column type it does not support with UNSUPPORTED_ARROW_TYPE", async () => {
-    const list = vectorFromArray(
-      [[1, 2], [3]],
-      new List(new ArrowField("item", new Int32(), true)),
+  it("converts nested Arrow columns (lists, structs, maps, fixed-size lists) to Parquet exactly", async () => {
+    const item = <T extends DataType>(name: string, type: T, nullable = true) =>
+      new ArrowField<T>(name, type, nullable);
+    const nested = vectorFromArray(
+      [[{ a: 2n ** 63n - 1n, b: ["x", null] }, null, { a: null, b: null }], null, []],
+      new List(
+        item(
+          "item",
+          new Struct([item("a", new Int64()), item("b", new List(item("item", new Utf8())))]),
+        ),
+      ),
     );
+    const map = vectorFromArray(
+      [new Map([["k", 1]]), null, new Map<string, number>()],
+      new Map_(
+        item(
+          "entries",
+          new Struct<{ key: DataType; value: DataType }>([
+            item("key", new Utf8(), false),
+            item("value", new Int32()),
+          ]),
+          false,
+        ),
+      ),
+    );
+    const fixed = vectorFromArray(
+      [[1, null], null, [3, 4]],
+      new FixedSizeList(2, item("item", new Int32())),
+    );
+    const result = await convert(
+      SourceFormat.ARROW_IPC,
+      tableToIPC(new Table({ nested, map, fixed }), "file"),
+    );
+    expect(result.types).toEqual([
+      "nested STRUCT(a BIGINT, b VARCHAR[])[]",
+      "map MAP(VARCHAR, INTEGER)",
+      // Parquet has no fixed-size list: it reads back as a list of the same items.
+      "fixed INTEGER[]",
+    ]);
+    expect(result.rows).toEqual([
+      [
+        "[{'a': 9223372036854775807, 'b': [x, NULL]}, NULL, {'a': NULL, 'b': NULL}]",
+        "{k=1}",
+        "[1, NULL]",
+      ],
+      [null, null, null],
+      ["[]", "{}", "[3, 4]"],
+    ]);
+  });
+
+  it("refuses an Arrow union column with UNSUPPORTED_ARROW_TYPE naming the column", async () => {
+    const union = makeData({
+      type: new DenseUnion([0], [new ArrowField("i", new Int32(), true)]),
+      length: 1,
+      nullCount: 0,
+      typeIds: Int8Array.from([0]),
+      valueOffsets: Int32Array.from([0]),
+      children: [makeData({ type: new Int32(), length: 1, data: Int32Array.from([7]) })],
+    } as never);
     const error = await conversionError(
       SourceFormat.ARROW_IPC,
-      tableToIPC(new Table({ list }), "stream"),
+      tableToIPC(new Table({ choice: new Vector([union]) }), "file"),
     );
     expect(error?.code).toBe(Code.InvalidArgument);
     expect(errorReason(error)).toBe("UNSUPPORTED_ARROW_TYPE");
+    expect(error?.rawMessage).toContain('"choice"');
+  });
+
+  it("converts Arrow intervals Parquet holds exactly and refuses sub-millisecond ones", async () => {
+    const interval = (nanos: bigint) =>
+      column(
+        new IntervalMonthDayNano(),
+        Int32Array.from([14, 3, Number(BigInt.asIntN(32, nanos)), Number(nanos >> 32n)]),
+        [true],
+      );
+    const exact = await convert(
+      SourceFormat.ARROW_IPC,
+      tableToIPC(new Table({ span: interval(1_500_000_000n) }), "file"),
+    );
+    expect(exact.types).toEqual(["span INTERVAL"]);
+    expect(exact.rows).toEqual([["1 year 2 months 3 days 00:00:01.5"]]);
+    const error = await conversionError(
+      SourceFormat.ARROW_IPC,
+      tableToIPC(new Table({ span: interval(1_500_000_001n) }), "file"),
+    );
+    expect(error?.code).toBe(Code.InvalidArgument);
+    expect(errorReason(error)).toBe("UNREPRESENTABLE_ARROW_VALUE");
   });
 
   it("reports unreadable input as INVALID_ARGUMENT reason UNREADABLE_SOURCE", async () => {

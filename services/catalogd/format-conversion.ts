@@ -15,7 +15,9 @@ export type ConvertibleFormat = Exclude<ConcreteSourceFormat, SourceFormat.PARQU
  * `targetPath`, so every data file of a dataset is Parquet with a readable footer.
  *
  * @throws ConnectError INVALID_ARGUMENT, reason UNREADABLE_SOURCE (with the reader's
- *   message) when the file cannot be read in that format, or UNSUPPORTED_ARROW_TYPE.
+ *   message) when the file cannot be read in that format; for Arrow IPC also
+ *   UNSUPPORTED_ARROW_TYPE (a column type without an exact DuckDB counterpart) or
+ *   UNREPRESENTABLE_ARROW_VALUE (a value its DuckDB type cannot hold exactly).
  */
 export async function convertToParquet(
   db: CatalogDuckDB,
