@@ -2,7 +2,11 @@ import { randomUUID } from "node:crypto";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type Duration, DurationSchema } from "@bufbuild/protobuf/wkt";
 import { Code, type HandlerContext } from "@connectrpc/connect";
-import type { DuckDBPreparedStatement, DuckDBResult } from "@duckdb/node-api";
+import {
+  type DuckDBPreparedStatement,
+  type DuckDBResult,
+  ResultReturnType,
+} from "@duckdb/node-api";
 import {
   type ExecuteQueryRequest,
   type ExecuteQueryResponse,
@@ -250,7 +254,12 @@ export async function* executeQuery(
     let next = fetchChunk();
     reading: for (;;) {
       const chunk = await next;
-      if (chunk === null || chunk.rowCount === 0) break;
+      if (chunk === null || chunk.rowCount === 0) {
+        if (result.returnType === ResultReturnType.INVALID && statement !== undefined) {
+          throw await streamFailure(statement, signal);
+        }
+        break;
+      }
       // DuckDB fills the next chunk while this one is encoded and sent.
       next = fetchChunk();
       const room = maxRows - taken;
@@ -295,6 +304,29 @@ export async function* executeQuery(
     signal.removeEventListener("abort", abandon);
     await releaseAll(!finished);
   }
+}
+
+/**
+ * The error of a statement whose result failed part-way. DuckDB ends such a
+ * stream just like one that is done and keeps the error to itself; only the
+ * result's return type turns INVALID. Running the statement again without
+ * streaming surfaces DuckDB's message (the rows before the failure are held
+ * in DuckDB's memory meanwhile, within its memory limit).
+ */
+async function streamFailure(
+  statement: DuckDBPreparedStatement,
+  signal: AbortSignal,
+): Promise<unknown> {
+  try {
+    await duckdbCall(() => statement.run(), signal);
+  } catch (error) {
+    return error;
+  }
+  return serviceError(
+    Code.Aborted,
+    "RESULT_INCOMPLETE",
+    "the query failed while its result was streamed, and did not fail when run again; retry it",
+  );
 }
 
 /** The snapshots a query read, as logs and spans name them. */

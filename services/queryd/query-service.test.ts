@@ -189,6 +189,19 @@ describe("ExecuteQuery", () => {
     );
   });
 
+  it("fails with DuckDB's error, not a short result, when a statement fails after rows were sent", async () => {
+    const sql = `SELECT id, CASE WHEN id = 150000 THEN error('bad row ' || id) END AS e
+      FROM (SELECT range AS id FROM range(200000))`;
+    const error = await failure(fx.collect({ sql }));
+    expect(error.code).toBe(Code.InvalidArgument);
+    expect(error.rawMessage).toContain("bad row 150000");
+    const next = await fx.collect({
+      sql: "SELECT count(*) AS n FROM sales",
+      format: ResultFormat.JSON,
+    });
+    expect(next.jsonRows).toEqual(['{"n":"5000"}']);
+  });
+
   it("answers INVALID_ARGUMENT with DuckDB's message for a binder error", async () => {
     const error = await failure(fx.collect({ sql: "SELECT no_such_column FROM items" }));
     expect(error.code).toBe(Code.InvalidArgument);

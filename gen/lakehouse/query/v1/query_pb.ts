@@ -643,7 +643,9 @@ export const QueryService: GenService<{
    * `DEADLINE_EXCEEDED` when the deadline passes (DuckDB is interrupted);
    * `ABORTED` (reason `READER_STALLED`) when the client read nothing for
    * queryd's `stalledReaderTimeoutMs` (60 s by default): the query was stopped
-   * and its connection freed, and running it again is safe.
+   * and its connection freed, and running it again is safe. A statement that
+   * fails after batches were sent ends the stream with its error instead of a
+   * summary: only a stream that ends with a summary holds the whole result.
    *
    * @generated from rpc lakehouse.query.v1.QueryService.ExecuteQuery
    */
