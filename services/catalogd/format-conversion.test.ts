@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   Field as ArrowField,
@@ -51,15 +52,27 @@ afterAll(async () => {
   await rm(workDirectory, { recursive: true, force: true });
 });
 
-/** Writes `body`, converts it and returns the Parquet file's column types and rows as text. */
+/** Writes `body` under a name without extension (as ingest does), converts it and reads it back. */
 async function convert(format: ConvertibleFormat, body: string | Uint8Array) {
   const source = join(workDirectory, `source-${++counter}`);
   const target = join(workDirectory, `target-${counter}.parquet`);
   await writeFile(source, body);
   await convertToParquet(db, format, source, target);
+  return readBack(`read_parquet('${target}')`);
+}
+
+/** What DuckDB itself reads from `body` saved as `name` (`FROM 'name'`), in `convert`'s shape. */
+async function duckdbReads(name: string, body: string | Uint8Array) {
+  const path = join(workDirectory, `original-${++counter}-${name}`);
+  await writeFile(path, body);
+  return readBack(`'${path}'`);
+}
+
+/** The column names with types, and the rows as text, of a table expression. */
+function readBack(from: string) {
   return db.withConnection(async (c) => {
-    const described = await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${target}')`);
-    const rows = await c.runAndReadAll(`SELECT COLUMNS(*)::VARCHAR FROM read_parquet('${target}')`);
+    const described = await c.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`);
+    const rows = await c.runAndReadAll(`SELECT COLUMNS(*)::VARCHAR FROM ${from}`);
     return {
       types: described.getRowObjectsJS().map((r) => `${r.column_name} ${r.column_type}`),
       rows: rows.getRows(),
@@ -195,6 +208,37 @@ describe("convertToParquet", () => {
       ["1", "ann", "1.5"],
       ["2", "bob", null],
     ]);
+  });
+
+  it("converts CSV without a header row as DuckDB does: every row kept, columns column0..", async () => {
+    const body = "1,alpha,2.5\n2,beta,3.5\n3,gamma,4.5\n";
+    const result = await convert(SourceFormat.CSV, body);
+    expect(result).toEqual(await duckdbReads("n.csv", body));
+    expect(result.types).toEqual(["column0 BIGINT", "column1 VARCHAR", "column2 DOUBLE"]);
+    expect(result.rows).toHaveLength(3);
+  });
+
+  it("converts tab-separated files as CSV, DuckDB sniffing the delimiter", async () => {
+    const body = "id\tname\n1\tann\n2\tbob\n";
+    const result = await convert(SourceFormat.CSV, body);
+    expect(result).toEqual(await duckdbReads("dim.tsv", body));
+    expect(result.types).toEqual(["id BIGINT", "name VARCHAR"]);
+  });
+
+  it("converts gzip and zstd CSV and gzip NDJSON to what DuckDB reads from the original", async () => {
+    const csv = "id,name,score\n1,ann,1.5\n2,bob,\n";
+    const ndjson = '{"a": 1, "b": "x"}\n{"a": 2, "b": null}\n';
+    // `printf 'id,name\n1,ann\n2,bob\n' | zstd`: Node 20's zlib has no zstd.
+    const zstdCsv = Buffer.from("KLUv/QRYoQAAaWQsbmFtZQoxLGFubgoyLGJvYgqokfZh", "base64");
+    const gzipCsv = await convert(SourceFormat.CSV, gzipSync(csv));
+    expect(gzipCsv).toEqual(await duckdbReads("dim.csv", csv));
+    expect(gzipCsv.rows).toHaveLength(2);
+    expect(await convert(SourceFormat.CSV, zstdCsv)).toEqual(
+      await duckdbReads("dim.csv", "id,name\n1,ann\n2,bob\n"),
+    );
+    const gzipJson = await convert(SourceFormat.JSON, gzipSync(ndjson));
+    expect(gzipJson).toEqual(await duckdbReads("events.ndjson", ndjson));
+    expect(gzipJson.types).toEqual(["a BIGINT", "b VARCHAR"]);
   });
 
   it("converts a JSON array of objects and newline-delimited JSON alike", async () => {

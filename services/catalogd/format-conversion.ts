@@ -4,15 +4,16 @@ import { SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { sqlString } from "../kit/sql-text.js";
 import { importArrowIpc } from "./arrow-ipc-import.js";
 import { type CatalogDuckDB, duckdbError } from "./catalog-duckdb.js";
-import type { ConcreteSourceFormat } from "./source-format.js";
+import { type ConcreteSourceFormat, sourceCompression } from "./source-format.js";
 
 /** The text and Arrow formats that are converted; Parquet is registered as is. */
 export type ConvertibleFormat = Exclude<ConcreteSourceFormat, SourceFormat.PARQUET>;
 
 /**
- * Converts a local CSV (header row, types detected by DuckDB), JSON (array of objects or
- * newline-delimited) or Arrow IPC (file or stream) file into a Parquet file at
- * `targetPath`, so every data file of a dataset is Parquet with a readable footer.
+ * Converts a local CSV (delimiter, header and types detected by DuckDB), JSON (array of
+ * objects or newline-delimited) or Arrow IPC (file or stream) file into a Parquet file at
+ * `targetPath`, so every data file of a dataset is Parquet with a readable footer. CSV
+ * and JSON may be gzip or zstd files: the content decides, whatever the file is called.
  *
  * @throws ConnectError INVALID_ARGUMENT, reason UNREADABLE_SOURCE (with the reader's
  *   message) when the file cannot be read in that format; for Arrow IPC also
@@ -27,17 +28,22 @@ export async function convertToParquet(
 ): Promise<void> {
   const target = sqlString(targetPath);
   const source = sqlString(sourcePath);
+  // Given explicitly: DuckDB would otherwise guess it from the name, which the local
+  // copy of an upload does not keep.
+  const compression = `compression = ${sqlString(await sourceCompression(sourcePath))}`;
   await db.withConnection(async (connection) => {
     try {
       switch (format) {
         case SourceFormat.CSV:
+          // Every other option is DuckDB's default, so the header, delimiter, column
+          // names and types are exactly those of `FROM 'file.csv'` on the user's file.
           await connection.run(
-            `COPY (SELECT * FROM read_csv(${source}, header = true, auto_detect = true)) TO ${target} (FORMAT parquet)`,
+            `COPY (SELECT * FROM read_csv(${source}, ${compression})) TO ${target} (FORMAT parquet)`,
           );
           return;
         case SourceFormat.JSON:
           await connection.run(
-            `COPY (SELECT * FROM read_json_auto(${source})) TO ${target} (FORMAT parquet)`,
+            `COPY (SELECT * FROM read_json_auto(${source}, ${compression})) TO ${target} (FORMAT parquet)`,
           );
           return;
         case SourceFormat.ARROW_IPC: {

@@ -1,11 +1,17 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { errorReason } from "../kit/errors.js";
-import { formatFromKey, formatFromMagic, resolveSourceFormat } from "./source-format.js";
+import {
+  compressionFromMagic,
+  formatFromKey,
+  formatFromMagic,
+  resolveSourceFormat,
+} from "./source-format.js";
 
 let directory: string;
 
@@ -36,6 +42,48 @@ describe("source format detection", () => {
     expect(formatFromKey("b.arrows")).toBe(SourceFormat.ARROW_IPC);
     expect(formatFromKey("dir.csv/file")).toBeUndefined();
     expect(formatFromKey(".csv")).toBeUndefined();
+  });
+
+  it("reads tab-separated keys as CSV and skips a trailing .gz or .zst", () => {
+    expect(formatFromKey("dim.tsv")).toBe(SourceFormat.CSV);
+    expect(formatFromKey("dim.TAB")).toBe(SourceFormat.CSV);
+    expect(formatFromKey("a/dim.csv.gz")).toBe(SourceFormat.CSV);
+    expect(formatFromKey("dim.tsv.zst")).toBe(SourceFormat.CSV);
+    expect(formatFromKey("events.ndjson.GZ")).toBe(SourceFormat.JSON);
+    expect(formatFromKey("dim.gz")).toBeUndefined();
+    expect(formatFromKey(".csv.gz")).toBeUndefined();
+  });
+
+  it("recognises gzip and zstd by their first bytes, whatever the name", () => {
+    expect(compressionFromMagic(gzipSync("id\n1\n"))).toBe("gzip");
+    expect(compressionFromMagic(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x04]))).toBe("zstd");
+    expect(compressionFromMagic(Buffer.from("id,name\n"))).toBe("uncompressed");
+    expect(compressionFromMagic(Buffer.from([0x1f]))).toBe("uncompressed");
+  });
+
+  it("detects a gzip CSV from its key even though its bytes are compressed", async () => {
+    const path = join(directory, "gz");
+    await writeFile(path, gzipSync("id\n1\n"));
+    expect(await resolveSourceFormat(SourceFormat.UNSPECIFIED, path, "dim.csv.gz")).toBe(
+      SourceFormat.CSV,
+    );
+  });
+
+  it("refuses Parquet or Arrow compressed as a whole file with UNKNOWN_FORMAT saying so", async () => {
+    const path = join(directory, "compressed-binary");
+    await writeFile(path, gzipSync("PAR1 and then some"));
+    for (const [declared, key] of [
+      [SourceFormat.UNSPECIFIED, "facts.parquet.gz"],
+      [SourceFormat.PARQUET, "facts.gz"],
+      [SourceFormat.ARROW_IPC, "facts.arrow.gz"],
+    ] as const) {
+      const error = await resolveSourceFormat(declared, path, key).catch((e: unknown) =>
+        ConnectError.from(e),
+      );
+      expect((error as ConnectError).code, key).toBe(Code.InvalidArgument);
+      expect(errorReason(error), key).toBe("UNKNOWN_FORMAT");
+      expect((error as ConnectError).rawMessage, key).toContain("compressed as a whole file");
+    }
   });
 
   it("trusts magic bytes over the extension and a declared format over both", async () => {

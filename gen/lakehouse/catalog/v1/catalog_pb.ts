@@ -994,7 +994,8 @@ export const ExpireSnapshotsResponseSchema: GenMessage<ExpireSnapshotsResponse> 
 export enum SourceFormat {
   /**
    * Detect from the object's content (Parquet and Arrow magic bytes) and key
-   * extension (`.csv`, `.json`, `.ndjson`, `.jsonl`, `.arrow`, `.arrows`).
+   * extension (`.csv`, `.tsv`, `.tab`, `.json`, `.ndjson`, `.jsonl`, `.arrow`,
+   * `.arrows`; text formats may end in `.gz` or `.zst`).
    *
    * @generated from enum value: SOURCE_FORMAT_UNSPECIFIED = 0;
    */
@@ -1008,14 +1009,16 @@ export enum SourceFormat {
   PARQUET = 1,
 
   /**
-   * Comma-separated values with a header row; types detected by DuckDB.
+   * Delimited text read as DuckDB's `read_csv` reads it by default: delimiter,
+   * header row and types detected. May be gzip or zstd compressed.
    *
    * @generated from enum value: SOURCE_FORMAT_CSV = 2;
    */
   CSV = 2,
 
   /**
-   * A JSON array of objects, or newline-delimited JSON objects.
+   * A JSON array of objects, or newline-delimited JSON objects. May be gzip or
+   * zstd compressed.
    *
    * @generated from enum value: SOURCE_FORMAT_JSON = 3;
    */
