@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { serviceError } from "../kit/errors.js";
+import { pinColumnNames } from "./column-names.js";
 import { duckdbCall } from "./duckdb-errors.js";
 import {
   isJsonObject,
@@ -36,7 +37,10 @@ const SANDBOX_KEYWORDS = new Set([
 
 /**
  * Parses one SQL statement into DuckDB's AST (via `json_serialize_sql`,
- * which runs nothing) with 64-bit numbers kept exact.
+ * which runs nothing) with 64-bit numbers kept exact. Select-list
+ * expressions that read a table carry the column name DuckDB derives from
+ * them as an explicit alias ({@link pinColumnNames}), so rewriting table
+ * names later leaves the result's column names as written.
  *
  * @throws INVALID_ARGUMENT: EMPTY_STATEMENT, STATEMENT_TOO_LARGE,
  * SYNTAX_ERROR, MULTIPLE_STATEMENTS, NOT_A_QUERY;
@@ -78,6 +82,7 @@ export async function parseStatement(
       "exactly one statement is allowed",
     );
   }
+  await pinColumnNames(parsed, (statement) => renderStatement(connection, statement));
   return parsed;
 }
 
