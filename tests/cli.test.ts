@@ -197,6 +197,20 @@ describe("lakehouse CLI against the real system", () => {
   it("defaults to NDJSON when stdout is not a terminal and honours --max-rows and --param", async () => {
     const limited = await cli(["query", "SELECT n FROM numbers ORDER BY n", "--max-rows", "2"]);
     expect(ndjsonLines(limited)).toEqual(['{"n":"0"}', '{"n":"1"}']);
+    expect(limited.code).toBe(0);
+    expect(limited.stderr).toMatch(/^warning: the result was cut at 2 rows .*\n$/);
+    const strict = await cli([
+      "query",
+      "SELECT n FROM numbers ORDER BY n",
+      "--max-rows",
+      "2",
+      "--fail-on-limit",
+    ]);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/^error: resource_exhausted: .*\(reason: RESULT_TOO_LARGE\)\n$/);
+    const whole = await cli(["query", "SELECT n FROM numbers ORDER BY n", "--fail-on-limit"]);
+    expect(whole.code).toBe(0);
+    expect(whole.stderr).toBe("");
     const positional = await cli([
       "query",
       "SELECT label FROM numbers WHERE n = ? OR label = ? ORDER BY n",

@@ -1,5 +1,9 @@
 import { type Command, Option } from "commander";
-import { type ExecuteQueryResponse, ResultFormat } from "../../gen/lakehouse/query/v1/query_pb.js";
+import {
+  type ExecuteQueryResponse,
+  LimitBehavior,
+  ResultFormat,
+} from "../../gen/lakehouse/query/v1/query_pb.js";
 import type { CliContext } from "./cli-context.js";
 import { UsageError } from "./cli-errors.js";
 import { collect, parseRowCount } from "./cli-options.js";
@@ -8,6 +12,7 @@ import {
   QUERY_FORMATS,
   type QueryFormat,
   summaryLine,
+  truncationWarning,
   writeArrowStream,
   writeCsv,
   writeJsonRows,
@@ -32,6 +37,10 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
       ).choices(QUERY_FORMATS),
     )
     .option("--max-rows <n>", "return at most N rows (the server's limit caps it)", parseRowCount)
+    .option(
+      "--fail-on-limit",
+      "fail (exit 1, resource_exhausted) instead of printing a result cut at --max-rows or the server's row or byte limit",
+    )
     .option("--param <value>", PARAM_HELP, collect)
     .addHelpText(
       "after",
@@ -46,7 +55,12 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
     .action(
       async (
         sql: string,
-        options: { format?: QueryFormat; maxRows?: bigint; param?: string[] },
+        options: {
+          format?: QueryFormat;
+          maxRows?: bigint;
+          param?: string[];
+          failOnLimit?: boolean;
+        },
         command: Command,
       ) => {
         const format = options.format ?? (context.stdout.isTTY ? "table" : "json");
@@ -61,6 +75,7 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
             parameters,
             format: format === "json" ? ResultFormat.JSON : ResultFormat.ARROW_IPC,
             maxRows: options.maxRows ?? 0n,
+            onLimit: options.failOnLimit ? LimitBehavior.FAIL : LimitBehavior.UNSPECIFIED,
           },
           gateway.callOptions(),
         );
@@ -71,9 +86,10 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
           arrow: writeArrowStream,
         } as const;
         const summary = await writers[format](responses, context.stdout);
-        if (summary !== undefined && context.stderr.isTTY) {
-          await context.stderr.write(summaryLine(summary));
-        }
+        if (summary === undefined) return;
+        // A script reads stdout; a cut result must still be told on stderr.
+        if (context.stderr.isTTY) await context.stderr.write(summaryLine(summary));
+        else if (summary.truncated) await context.stderr.write(truncationWarning(summary));
       },
     );
 }

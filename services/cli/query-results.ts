@@ -139,6 +139,11 @@ function seconds(duration: Duration | undefined): number {
   return Number(duration.seconds) + duration.nanos / 1e9;
 }
 
+/** The stderr line for a script when a limit cut the result (a person sees {@link summaryLine}). */
+export function truncationWarning(summary: QuerySummary): string {
+  return `warning: the result was cut at ${summary.rowCount} rows by --max-rows or the server's row or byte limit; --fail-on-limit makes this an error\n`;
+}
+
 /** The one-line summary for a person: rows, server time, and whether a limit cut the result. */
 export function summaryLine(summary: QuerySummary): string {
   const rows = `${summary.rowCount} ${summary.rowCount === 1n ? "row" : "rows"}`;
