@@ -14,7 +14,7 @@ import {
   vectorValidity,
 } from "./duckdb-vector-access.js";
 import { GrowableBytes } from "./growable-bytes.js";
-import { jsonValueFor } from "./json-value.js";
+import { jsonTextFor } from "./json-value.js";
 import { OffsetsBuilder } from "./offsets-builder.js";
 import { ValidityBuilder } from "./validity-builder.js";
 
@@ -347,7 +347,7 @@ function renderText(values: DuckDBVector, index: number, mapping: ArrowMapping):
   const value = values.getItem(index);
   const type = mapping.duckdbType;
   if (type.typeId === DuckDBTypeId.UNION || type.typeId === DuckDBTypeId.VARIANT) {
-    return JSON.stringify(jsonValueFor(value, type));
+    return jsonTextFor(value, type);
   }
   return String(value);
 }

@@ -115,6 +115,29 @@ describe("JSON rows", () => {
     );
   });
 
+  it("writes every column once in column order, even repeated and integer-like names", async () => {
+    const rows = await jsonRows(`SELECT 1 AS a, 2 AS a, 3 AS "0", 4 AS "__proto__", 5 AS a`);
+    expect(rows).toEqual(['{"a":1,"a":2,"0":3,"__proto__":4,"a":5}']);
+  });
+
+  it("keeps both sides' columns of SELECT * over a self join", async () => {
+    const rows = await jsonRows(
+      `WITH t(id, v) AS (VALUES (1, 'x'), (2, 'y'))
+       SELECT * FROM t a JOIN t b ON a.id + 1 = b.id`,
+    );
+    expect(rows).toEqual(['{"id":1,"v":"x","id":2,"v":"y"}']);
+  });
+
+  it("writes STRUCT fields in declared order, integer-like names included", async () => {
+    const rows = await jsonRows(
+      `SELECT {'b': 1, '1': 2, 'a': 3} AS s, [{'x': 'x', '9': NULL}] AS l,
+              union_value("2" := {'z': 1, '0': 2})::UNION("2" STRUCT(z INTEGER, "0" INTEGER), s VARCHAR) AS u`,
+    );
+    expect(rows).toEqual([
+      '{"s":{"b":1,"1":2,"a":3},"l":[{"x":"x","9":null}],"u":{"2":{"z":1,"0":2}}}',
+    ]);
+  });
+
   it("writes one object text per row across chunks", async () => {
     const rows = await jsonRows("SELECT i FROM range(5000) t(i)");
     expect(rows).toHaveLength(5000);

@@ -1,5 +1,5 @@
 import type { DuckDBDataChunk, DuckDBType } from "@duckdb/node-api";
-import { jsonObject, jsonValueFor } from "./json-value.js";
+import { createJsonObjectWriter } from "./json-value.js";
 
 /** Encodes result rows as JSON object texts for `ResultBatch.json_rows`. */
 export interface JsonRowEncoder {
@@ -9,27 +9,25 @@ export interface JsonRowEncoder {
 
 /**
  * Creates the JSON rows encoder for a result with these column names and
- * DuckDB types. Each value is converted by its column's DuckDB type (see
- * `jsonValueFor`); SQL NULL is `null` at every level.
+ * DuckDB types. Each value is written by its column's DuckDB type (see
+ * `jsonWriterFor`); SQL NULL is `null` at every level. Every column is one
+ * member, in column order, even when names repeat or look like integers.
  */
 export function createJsonRowEncoder(
   columnNames: readonly string[],
   columnTypes: readonly DuckDBType[],
 ): JsonRowEncoder {
+  const writeRow = createJsonObjectWriter(
+    columnTypes.map((_, i) => columnNames[i] ?? `column${i}`),
+    columnTypes,
+  );
   return {
     encode(chunk, rows = chunk.rowCount) {
-      const count = Math.min(rows, chunk.rowCount);
+      const count = Math.max(0, Math.min(rows, chunk.rowCount));
       const columns = columnTypes.map((_, i) => chunk.getColumnVector(i));
-      const out: string[] = new Array(Math.max(0, count));
+      const out: string[] = new Array(count);
       for (let row = 0; row < count; row++) {
-        const object = jsonObject();
-        columnTypes.forEach((type, i) => {
-          object[columnNames[i] ?? `column${i}`] = jsonValueFor(
-            columns[i]?.getItem(row) ?? null,
-            type,
-          );
-        });
-        out[row] = JSON.stringify(object);
+        out[row] = writeRow((i) => columns[i]?.getItem(row) ?? null);
       }
       return out;
     },

@@ -13,7 +13,7 @@ import { type Data, type Table, Type, tableFromIPC } from "apache-arrow";
 import type { ArrowBatchOptions } from "./arrow-batch-builder.js";
 import { createArrowResultEncoder } from "./arrow-result-encoder.js";
 import { createJsonRowEncoder } from "./json-rows.js";
-import { jsonValueFor } from "./json-value.js";
+import { jsonTextFor } from "./json-value.js";
 
 /** A value in a form both DuckDB's and Arrow's values reduce to, for comparison. */
 export type Canonical =
@@ -142,7 +142,7 @@ export function canonicalFromDuckDB(value: DuckDBValue, type: DuckDBType): Canon
       ]);
     case DuckDBTypeId.UNION:
     case DuckDBTypeId.VARIANT:
-      return JSON.stringify(jsonValueFor(value, type));
+      return jsonTextFor(value, type);
     default:
       return value as Canonical;
   }
