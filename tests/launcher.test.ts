@@ -30,30 +30,18 @@ async function systemConfig(overrides: Record<string, Record<string, unknown>> =
   const ports = Object.fromEntries(
     await Promise.all(services.map(async (name) => [name, await freePort()])),
   );
-  const url = (name: string) => `http://127.0.0.1:${ports[name]}`;
+  // No peer URLs: the launcher derives them from the listen addresses.
   const config = {
     launcher: { dataDirectory: join(folder, "data") },
     storaged: { listen: `127.0.0.1:${ports.storaged}`, local: { root: join(folder, "storage") } },
-    catalogd: {
-      listen: `127.0.0.1:${ports.catalogd}`,
-      storageUrl: url("storaged"),
-      workDirectory: join(folder, "work"),
-    },
+    catalogd: { listen: `127.0.0.1:${ports.catalogd}`, workDirectory: join(folder, "work") },
     queryd: {
       listen: `127.0.0.1:${ports.queryd}`,
-      catalogUrl: url("catalogd"),
-      storageUrl: url("storaged"),
       cacheDirectory: join(folder, "cache"),
       tempDirectory: join(folder, "tmp"),
     },
     aibridge: { listen: `127.0.0.1:${ports.aibridge}` },
-    gateway: {
-      listen: `127.0.0.1:${ports.gateway}`,
-      storageUrl: url("storaged"),
-      catalogUrl: url("catalogd"),
-      queryUrl: url("queryd"),
-      aiUrl: url("aibridge"),
-    },
+    gateway: { listen: `127.0.0.1:${ports.gateway}` },
   };
   for (const [section, values] of Object.entries(overrides))
     Object.assign(config[section as keyof typeof config], values);

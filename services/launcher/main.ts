@@ -3,6 +3,7 @@ import type { InternalAuthSettings } from "../kit/identity/internal-auth.js";
 import { configFile, localUrl, startSystem } from "./launcher.js";
 import { launcherConfigSchema } from "./launcher-config.js";
 import { prepareLocalCredentials } from "./local-credentials.js";
+import { peerUrlEnvironment } from "./peer-urls.js";
 import { serviceConfigSchemas } from "./system-config.js";
 
 const file = configFile(process.env);
@@ -47,7 +48,7 @@ if (credentials.files.created) {
 process.stdout.write(`Starting ${services.length} services${file ? ` with ${file}` : ""}...\n`);
 const system = await startSystem({
   services,
-  env: { ...env, ...credentials.env },
+  env: { ...env, ...credentials.env, ...peerUrlEnvironment(services) },
   onOutput: (line) => process.stdout.write(`${line}\n`),
   startTimeoutMs: 60_000,
   stopTimeoutMs: 20_000,
