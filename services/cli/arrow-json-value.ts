@@ -12,6 +12,7 @@ import {
   TimeUnit,
   type Vector,
 } from "apache-arrow";
+import { shortestFloat32 } from "../kit/float32-text.js";
 import { isoDate, isoTime, isoTimestamp } from "../queryd/result/iso-datetime.js";
 import type { JsonValue } from "../queryd/result/json-value.js";
 
@@ -86,8 +87,10 @@ export function arrowJsonValue(data: Data, index: number): JsonValue {
     return (type as Int).bitWidth === 64 ? value.toString() : (value as number);
   }
   if (DataType.isFloat(type)) {
-    const value = (data.values as Float32Array | Float64Array)[index]!;
-    return Number.isFinite(value) ? value : String(value);
+    const values = data.values as Float32Array | Float64Array;
+    const value = values[index]!;
+    if (!Number.isFinite(value)) return String(value);
+    return values instanceof Float32Array ? shortestFloat32(value) : value;
   }
   if (DataType.isDecimal(type)) {
     const { bitWidth, scale } = type as Decimal;

@@ -9,6 +9,7 @@ import type { JsonValue } from "../queryd/result/json-value.js";
 export function cellText(value: JsonValue): string | null {
   if (value === null) return null;
   if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
+  if (typeof value === "boolean") return String(value);
   return JSON.stringify(value);
 }

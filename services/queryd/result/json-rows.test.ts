@@ -45,8 +45,10 @@ describe("JSON rows", () => {
     const rows = await jsonRows(
       `SELECT -999.9::DECIMAL(4,1) AS d4, -0.001::DECIMAL(9,3) AS d9, '-999999999999.999999'::DECIMAL(18,6) AS d18,
               '-9999999999999999999999999999.9999999999'::DECIMAL(38,10) AS d38,
-              1.5::DOUBLE AS f, 'nan'::DOUBLE AS nan, '-inf'::FLOAT AS ninf`,
+              1.5::DOUBLE AS f, 'nan'::DOUBLE AS nan, '-inf'::FLOAT AS ninf, 0.1::FLOAT AS f32,
+              '-0.0'::DOUBLE AS nz`,
     );
+    expect(rows[0]).toContain('"f32":0.1,"nz":-0}');
     expect(JSON.parse(rows[0]!)).toEqual({
       d4: "-999.9",
       d9: "-0.001",
@@ -55,6 +57,8 @@ describe("JSON rows", () => {
       f: 1.5,
       nan: "NaN",
       ninf: "-Infinity",
+      f32: 0.1,
+      nz: -0,
     });
   });
 

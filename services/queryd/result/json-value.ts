@@ -24,6 +24,7 @@ import type {
   DuckDBVariantValue,
 } from "@duckdb/node-api";
 import { DuckDBTypeId } from "@duckdb/node-api";
+import { shortestFloat32 } from "../../kit/float32-text.js";
 import { isoDate, isoTime, isoTimestamp } from "./iso-datetime.js";
 
 /** A value JSON.stringify writes as is. */
@@ -55,6 +56,7 @@ function quoted(text: string): string {
 
 /** JSON has no NaN or infinities: those become strings, like BIGINT does. */
 function jsonNumber(value: number): string {
+  if (Object.is(value, -0)) return "-0";
   return Number.isFinite(value) ? String(value) : quoted(String(value));
 }
 
@@ -117,6 +119,7 @@ export function jsonWriterFor(type: DuckDBType): JsonWriter {
     case DuckDBTypeId.UINTEGER:
       return nullable((value) => String(value as number));
     case DuckDBTypeId.FLOAT:
+      return nullable((value) => jsonNumber(shortestFloat32(value as number)));
     case DuckDBTypeId.DOUBLE:
       return nullable((value) => jsonNumber(value as number));
     case DuckDBTypeId.BIGINT:
