@@ -67,10 +67,18 @@ export async function openCatalogDuckDB(options: CatalogDuckDBOptions): Promise<
  * The one mapping of DuckDB errors to service errors. DuckDB runs here only on input
  * that callers supplied, so a failure means that input is unreadable (INVALID_ARGUMENT
  * with `reason`, DuckDB's own message kept for the caller), except for running out of
- * memory (RESOURCE_EXHAUSTED) and interruption (CANCELLED).
+ * memory (RESOURCE_EXHAUSTED) and interruption (CANCELLED). `localPaths` (the server's
+ * copies of the input) are replaced by `<file>` in the message.
  */
-export function duckdbError(error: unknown, reason: string, what: string): ConnectError {
-  const message = error instanceof Error ? error.message : String(error);
+export function duckdbError(
+  error: unknown,
+  reason: string,
+  what: string,
+  localPaths: readonly string[] = [],
+): ConnectError {
+  let message = error instanceof Error ? error.message : String(error);
+  // DuckDB names the files it read; the caller knows them by key, not by the server's paths.
+  for (const path of localPaths) message = message.replaceAll(path, "<file>");
   if (message.startsWith("Out of Memory Error")) {
     return serviceError(Code.ResourceExhausted, "MEMORY_LIMIT", `${what}: ${message}`);
   }

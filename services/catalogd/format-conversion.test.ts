@@ -363,6 +363,9 @@ describe("convertToParquet", () => {
       expect(error?.code, SourceFormat[format]).toBe(Code.InvalidArgument);
       expect(errorReason(error), SourceFormat[format]).toBe("UNREADABLE_SOURCE");
       expect(error?.rawMessage.length).toBeGreaterThan(30);
+      expect(error?.rawMessage, "the server's paths stay out of messages").not.toContain(
+        workDirectory,
+      );
     }
   });
 });

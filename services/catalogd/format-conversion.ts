@@ -63,6 +63,7 @@ export async function convertToParquet(
         error,
         "UNREADABLE_SOURCE",
         `the object cannot be read as ${SourceFormat[format]}`,
+        [sourcePath, targetPath],
       );
     }
   });

@@ -52,7 +52,7 @@ export async function readParquetFooter(db: CatalogDuckDB, path: string): Promis
     try {
       return await readFooter(connection, path);
     } catch (error) {
-      throw duckdbError(error, "NOT_PARQUET", "the object is not a readable Parquet file");
+      throw duckdbError(error, "NOT_PARQUET", "the object is not a readable Parquet file", [path]);
     }
   });
 }
