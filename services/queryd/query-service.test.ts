@@ -319,6 +319,39 @@ describe("WriteQueryResult", () => {
     expect(listed.objects.map((o) => o.key)).toEqual(first.snapshot?.files.map((f) => f.key));
   });
 
+  it("keeps 128-bit integers exact as DECIMAL(38,0) and refuses what Parquet would change, creating nothing", async () => {
+    const written = await fx.query.writeQueryResult({
+      sql: `SELECT 12345678901234567::HUGEINT AS h, sum(id) AS total,
+              '170141183460469231731687303715884105'::UHUGEINT AS u FROM sales`,
+      dataset: "wide_sums",
+      createIfMissing: true,
+    });
+    expect(written.rowCount).toBe(1n);
+    const read = await fx.collect({ sql: "SELECT * FROM wide_sums", format: ResultFormat.JSON });
+    expect(read.header.columns.map((c) => c.type)).toEqual([
+      "DECIMAL(38,0)",
+      "DECIMAL(38,0)",
+      "DECIMAL(38,0)",
+    ]);
+    expect(read.jsonRows).toEqual([
+      '{"h":"12345678901234567","total":"12497500","u":"170141183460469231731687303715884105"}',
+    ]);
+    for (const sql of [
+      "SELECT INTERVAL '3.000456 seconds' AS span",
+      "SELECT [INTERVAL '1 day'] AS spans",
+      "SELECT union_value(k := 1) AS u",
+      "SELECT {'n': 1::HUGEINT} AS nested",
+    ]) {
+      const error = await failure(
+        fx.query.writeQueryResult({ sql, dataset: "refused_types", createIfMissing: true }),
+      );
+      expect(error.code, sql).toBe(Code.InvalidArgument);
+      expect(errorReason(error), sql).toBe("UNSUPPORTED_RESULT_TYPE");
+    }
+    const missing = await failure(fx.catalogFixture.catalog.getDataset({ name: "refused_types" }));
+    expect(missing.code).toBe(Code.NotFound);
+  });
+
   it("fails with NOT_FOUND for a missing dataset without create_if_missing and leaves no data file", async () => {
     const error = await failure(
       fx.query.writeQueryResult({ sql: "SELECT 1 AS x", dataset: "absent" }),

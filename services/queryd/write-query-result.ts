@@ -17,6 +17,7 @@ import { dataPrefix } from "../kit/storage-layout.js";
 import { putObject, type StorageClient } from "../storaged/client.js";
 import { duckdbCall } from "./duckdb-errors.js";
 import type { FileCache } from "./file-cache.js";
+import { parquetExactStatement } from "./parquet-result-columns.js";
 import { bindParameters } from "./query-parameters.js";
 import type { CatalogClient, StatementDeps } from "./query-resolution.js";
 import { openQuerySession } from "./query-session.js";
@@ -32,7 +33,8 @@ export interface WriteQueryResultDeps extends StatementDeps {
  * WriteQueryResult: runs the query into a Parquet file (the engine's own COPY
  * into the cache's staging directory, the one place DuckDB may write), uploads
  * it where ingest puts data files (`datasets/<name>/data/<uuid>.parquet`) and
- * commits it as the dataset's next snapshot. A file no snapshot can reference
+ * commits it as the dataset's next snapshot. Columns Parquet would change are
+ * made exact or refused first ({@link parquetExactStatement}). A file no snapshot can reference
  * (the commit was refused, or replayed for a repeated idempotency key) is
  * deleted again.
  */
@@ -114,8 +116,20 @@ async function copyToParquet(
   const session = await openQuerySession(deps.engine, signal);
   try {
     const rows = await duckdbCall(async () => {
+      const query = await session.connection.prepare(sql);
+      let exact: string;
+      try {
+        const columns = Array.from({ length: query.columnCount }, (_, i) => i);
+        exact = parquetExactStatement(
+          sql,
+          columns.map((i) => query.columnName(i)),
+          columns.map((i) => query.columnType(i)),
+        );
+      } finally {
+        query.destroySync();
+      }
       statement = await session.connection.prepare(
-        `COPY (${sql}) TO ${sqlString(localPath)} (FORMAT parquet, COMPRESSION zstd)`,
+        `COPY (${exact}) TO ${sqlString(localPath)} (FORMAT parquet, COMPRESSION zstd)`,
       );
       bindParameters(statement, request.parameters);
       const reader = await statement.runAndReadAll();
