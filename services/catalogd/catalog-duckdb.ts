@@ -76,7 +76,9 @@ export function duckdbError(
   what: string,
   localPaths: readonly string[] = [],
 ): ConnectError {
-  let message = error instanceof Error ? error.message : String(error);
+  // DuckDB's `LINE n:` excerpt quotes the statement catalogd wrote (cut where it
+  // pleases, so paths in it cannot be replaced reliably), not anything the caller sent.
+  let message = (error instanceof Error ? error.message : String(error)).split(/\n+LINE \d+:/)[0]!;
   // DuckDB names the files it read; the caller knows them by key, not by the server's paths.
   for (const path of localPaths) message = message.replaceAll(path, "<file>");
   if (message.startsWith("Out of Memory Error")) {
