@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
@@ -50,9 +50,9 @@ async function systemConfig(overrides: Record<string, Record<string, unknown>> =
   return { file, ports, dataDirectory: config.launcher.dataDirectory };
 }
 
-let launcher: ChildProcess | undefined;
+const launchers: ChildProcess[] = [];
 afterEach(() => {
-  launcher?.kill("SIGKILL");
+  for (const launcher of launchers.splice(0)) launcher.kill("SIGKILL");
 });
 
 /** `npm start`, or the launcher process itself when its own pid matters. */
@@ -61,11 +61,13 @@ function startLauncher(configFile: string, via: "npm" | "node" = "npm") {
     via === "npm"
       ? (["npm", ["start", "--silent"]] as const)
       : ([process.execPath, ["--import", "tsx", "services/launcher/main.ts"]] as const);
+  // Its own process group, as a terminal's foreground job: Ctrl-C is SIGINT to the group.
   const child = spawn(command[0], command[1], {
     env: { ...process.env, LAKEHOUSE_CONFIG: configFile },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
-  launcher = child;
+  launchers.push(child);
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (chunk) => {
@@ -78,6 +80,14 @@ function startLauncher(configFile: string, via: "npm" | "node" = "npm") {
     child.once("exit", (code, signal) => resolve(code ?? signal)),
   );
   return { child, exited, output: () => stdout, errors: () => stderr };
+}
+
+/** The services in the order their `stopped` lines appear in the launcher's output. */
+function stoppedInOrder(output: string): string[] {
+  return output
+    .split("\n")
+    .filter((line) => line.includes('"msg":"stopped"'))
+    .map((line) => JSON.parse(line).service);
 }
 
 async function isServing(port: number): Promise<boolean> {
@@ -121,13 +131,34 @@ describe("npm start", () => {
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
     for (const name of services) expect(await isServing(ports[name])).toBe(false);
-    const stopped = run
-      .output()
-      .split("\n")
-      .filter((line) => line.includes('"msg":"stopped"'))
-      .map((line) => JSON.parse(line).service)
-      .sort();
-    expect(stopped).toEqual([...services].sort());
+    expect(stoppedInOrder(run.output())).toEqual([...services].reverse());
+  }, 90_000);
+
+  it("refuses a second start on its data or its ports, and on Ctrl-C stops the services gateway first, storaged last", async () => {
+    const { file, ports } = await systemConfig();
+    const run = startLauncher(file, "node");
+    const deadline = Date.now() + 60_000;
+    while (!run.output().includes("Lakehouse is running") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await isServing(ports.gateway)).toBe(true);
+
+    // A second launcher on the same data, or on the same ports, stops before starting anything.
+    const sameData = startLauncher(file, "node");
+    expect(await sameData.exited).toBe(1);
+    expect(sameData.errors()).toContain(`another lakehouse (pid ${run.child.pid}) is running`);
+    const config = parse(readFileSync(file, "utf8"));
+    config.launcher.dataDirectory = `${config.launcher.dataDirectory}-other`;
+    const otherFile = `${file}.other.yaml`;
+    writeFileSync(otherFile, stringify(config));
+    const samePorts = startLauncher(otherFile, "node");
+    expect(await samePorts.exited).toBe(1);
+    expect(samePorts.errors()).toContain(`storaged.listen 127.0.0.1:${ports.storaged} is in use`);
+    expect(await isServing(ports.gateway)).toBe(true);
+
+    process.kill(-(run.child.pid ?? 0), "SIGINT");
+    expect(await run.exited).toBe(0);
+    expect(stoppedInOrder(run.output())).toEqual([...services].reverse());
   }, 90_000);
 
   it("stops every service when the launcher itself is killed", async () => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import {
@@ -34,7 +35,7 @@ export interface StartSystemOptions {
 export interface RunningSystem {
   /** Resolves with the service name and exit code when any child exits on its own. */
   readonly exited: Promise<{ name: string; code: number | null }>;
-  /** SIGTERM to every child, then SIGKILL after the stop timeout. */
+  /** SIGTERM to each child in reverse start order, then SIGKILL to all after the stop timeout. */
   stop(): Promise<void>;
 }
 
@@ -56,7 +57,9 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
       process.execPath,
       serviceNodeArguments(service.name),
       // The IPC channel lets a child notice when the launcher dies without a word.
-      { env: options.env, stdio: ["ignore", "pipe", "pipe", "ipc"] },
+      // Its own process group keeps a terminal's Ctrl-C from reaching it directly:
+      // the launcher stops the services in order.
+      { env: options.env, stdio: ["ignore", "pipe", "pipe", "ipc"], detached: true },
     );
     children.set(service.name, child);
     forwardLines(child, options.onOutput);
@@ -65,20 +68,20 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     });
   }
 
+  // In reverse start order, each after the last has exited: a service drains
+  // its calls while the peers they need (storaged last of all) still serve.
   const stop = async () => {
     stopping = true;
-    const exits = [...children.values()].map(
-      (child) =>
-        new Promise<void>((resolveExit) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolveExit();
-          child.once("exit", () => resolveExit());
-          child.kill("SIGTERM");
-        }),
-    );
     const timer = setTimeout(() => {
       for (const child of children.values()) child.kill("SIGKILL");
     }, options.stopTimeoutMs);
-    await Promise.all(exits);
+    for (const child of [...children.values()].reverse()) {
+      await new Promise<void>((resolveExit) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolveExit();
+        child.once("exit", () => resolveExit());
+        child.kill("SIGTERM");
+      });
+    }
     clearTimeout(timer);
   };
 
@@ -96,6 +99,36 @@ export async function startSystem(options: StartSystemOptions): Promise<RunningS
     throw error;
   }
   return { exited, stop };
+}
+
+/**
+ * Refuses to start when a listen address is taken: the health checks would
+ * otherwise be answered by whatever holds it (another lakehouse, say) and
+ * report a system running that is not this one.
+ *
+ * @throws Error naming the service and its address.
+ */
+export async function assertListenAddressesFree(
+  services: readonly ServiceProcess[],
+): Promise<void> {
+  for (const service of services) {
+    const separator = service.listen.lastIndexOf(":");
+    const host = service.listen.slice(0, separator);
+    const port = Number(service.listen.slice(separator + 1));
+    await new Promise<void>((resolveFree, reject) => {
+      const probe = createServer();
+      probe.once("error", (error: NodeJS.ErrnoException) =>
+        reject(
+          new Error(
+            error.code === "EADDRINUSE"
+              ? `${service.name}.listen ${service.listen} is in use (another lakehouse running?)`
+              : `${service.name}.listen ${service.listen}: ${error.message}`,
+          ),
+        ),
+      );
+      probe.listen(port, host, () => probe.close(() => resolveFree()));
+    });
+  }
 }
 
 /** The URL clients on this machine use for a listen address (a wildcard host means loopback). */

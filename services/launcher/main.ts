@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from "../kit/config.js";
 import type { InternalAuthSettings } from "../kit/identity/internal-auth.js";
-import { configFile, localUrl, startSystem } from "./launcher.js";
+import { lockDataDirectory } from "./data-directory-lock.js";
+import { assertListenAddressesFree, configFile, localUrl, startSystem } from "./launcher.js";
 import { launcherConfigSchema } from "./launcher-config.js";
 import { prepareLocalCredentials } from "./local-credentials.js";
 import { peerUrlEnvironment } from "./peer-urls.js";
@@ -28,6 +29,14 @@ try {
   if (!(error instanceof ConfigError)) throw error;
   process.stderr.write(`lakehouse: ${error.message}\n`);
   process.exit(2);
+}
+
+try {
+  await lockDataDirectory(launcher.dataDirectory);
+  await assertListenAddressesFree(services);
+} catch (error) {
+  process.stderr.write(`lakehouse: ${(error as Error).message}\n`);
+  process.exit(1);
 }
 
 const credentials = await prepareLocalCredentials({
