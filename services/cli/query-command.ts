@@ -47,7 +47,7 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
       examples([
         `lakehouse query "SELECT region, sum(amount) FROM sales GROUP BY region"`,
         `lakehouse query "SELECT * FROM sales WHERE id = ?" --param 42`,
-        `lakehouse query "SELECT * FROM sales WHERE region = $r" --param r=north --format csv`,
+        `lakehouse query 'SELECT * FROM sales WHERE region = $r' --param r=north --format csv`,
         `lakehouse query "SELECT * FROM sales AT (VERSION => 2)" --format json --max-rows 10`,
         `lakehouse query "SELECT * FROM sales" --format arrow > sales.arrows`,
       ]),
