@@ -82,6 +82,14 @@ function startLauncher(configFile: string, via: "npm" | "node" = "npm") {
   return { child, exited, output: () => stdout, errors: () => stderr };
 }
 
+/** Waits (a minute at most) for the launcher to say the system is running. */
+async function untilRunning(run: { output(): string }): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!run.output().includes("Lakehouse is running") && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** The services in the order their `stopped` lines appear in the launcher's output. */
 function stoppedInOrder(output: string): string[] {
   return output
@@ -108,10 +116,7 @@ describe("npm start", () => {
   it("starts the five services, prints the gateway address and a working admin token, and stops them all on SIGTERM", async () => {
     const { file, ports, dataDirectory } = await systemConfig();
     const run = startLauncher(file);
-    const deadline = Date.now() + 60_000;
-    while (!run.output().includes("Lakehouse is running") && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await untilRunning(run);
     expect(run.output()).toContain(`Gateway: http://127.0.0.1:${ports.gateway}`);
     for (const name of services) expect(await isServing(ports[name])).toBe(true);
     const token = /export LAKEHOUSE_TOKEN=(\S+)/.exec(run.output())?.[1] ?? "";
@@ -137,10 +142,7 @@ describe("npm start", () => {
   it("refuses a second start on its data or its ports, and on Ctrl-C stops the services gateway first, storaged last", async () => {
     const { file, ports } = await systemConfig();
     const run = startLauncher(file, "node");
-    const deadline = Date.now() + 60_000;
-    while (!run.output().includes("Lakehouse is running") && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await untilRunning(run);
     expect(await isServing(ports.gateway)).toBe(true);
 
     // A second launcher on the same data, or on the same ports, stops before starting anything.
@@ -164,10 +166,7 @@ describe("npm start", () => {
   it("stops every service when the launcher itself is killed", async () => {
     const { file, ports } = await systemConfig();
     const run = startLauncher(file, "node");
-    const deadline = Date.now() + 60_000;
-    while (!run.output().includes("Lakehouse is running") && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await untilRunning(run);
     expect(await isServing(ports.gateway)).toBe(true);
     run.child.kill("SIGKILL");
     await run.exited;

@@ -40,11 +40,11 @@ function countingStorage(counts: Map<string, number>): StorageClient {
 }
 
 /**
- * The real storage client, except that the first write of a manifest lands and then
- * fails, as if the committing process died the moment its manifest was durable.
+ * The real storage client, calling `afterFirst` once, right after the first
+ * PutObject whose key starts with `prefix` has landed.
  */
-function dyingAfterFirstManifest(): StorageClient {
-  let died = false;
+function afterFirstPut(prefix: string, afterFirst: () => Promise<unknown>): StorageClient {
+  let done = false;
   return new Proxy(fx.storage, {
     get(target, property, receiver) {
       if (property !== "putObject") return Reflect.get(target, property, receiver);
@@ -57,9 +57,9 @@ function dyingAfterFirstManifest(): StorageClient {
           }
         }
         const response = await target.putObject(watched(), options);
-        if (!died && key.startsWith("_catalog/snapshots/")) {
-          died = true;
-          throw new Error("the committing process died");
+        if (!done && key.startsWith(prefix)) {
+          done = true;
+          await afterFirst();
         }
         return response;
       };
@@ -67,33 +67,15 @@ function dyingAfterFirstManifest(): StorageClient {
   });
 }
 
-/**
- * The real storage client, except that right after the first idempotency marker
- * lands, `compete` runs: another commit takes the version the marker names.
- */
-function racedAfterMarker(compete: () => Promise<unknown>): StorageClient {
-  let raced = false;
-  return new Proxy(fx.storage, {
-    get(target, property, receiver) {
-      if (property !== "putObject") return Reflect.get(target, property, receiver);
-      return async (requests: AsyncIterable<PutObjectRequest>, options?: object) => {
-        let key = "";
-        async function* watched() {
-          for await (const request of requests) {
-            if (request.part.case === "header") key = request.part.value.key;
-            yield request;
-          }
-        }
-        const response = await target.putObject(watched(), options);
-        if (!raced && key.startsWith("_catalog/idempotency/")) {
-          raced = true;
-          await compete();
-        }
-        return response;
-      };
-    },
+/** The first manifest lands, then the committing process dies before hearing so. */
+const dyingAfterFirstManifest = () =>
+  afterFirstPut("_catalog/snapshots/", async () => {
+    throw new Error("the committing process died");
   });
-}
+
+/** Right after the first idempotency marker, `compete` takes the version it names. */
+const racedAfterMarker = (compete: () => Promise<unknown>) =>
+  afterFirstPut("_catalog/idempotency/", compete);
 
 function depsWith(storage: StorageClient): CommitDeps {
   return {

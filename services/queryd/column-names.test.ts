@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sqlString } from "../kit/sql-text.js";
-import { createDuckDBEngine, type DuckDBEngine } from "./duckdb-engine.js";
+import type { DuckDBEngine } from "./duckdb-engine.js";
 import { parseStatement, renderStatement, tableFragment } from "./sql-ast.js";
 import { bindDatasetReferences, findDatasetReferences } from "./statement-resolver.js";
+import { createSmallEngine } from "./testing/small-engine.js";
 
 let root: string;
 let engine: DuckDBEngine;
@@ -24,15 +25,7 @@ beforeAll(async () => {
   plain = await reference.connect();
   await plain.run("CREATE TABLE sales AS SELECT 1 AS x, 2 AS y");
   await plain.run(`COPY sales TO ${sqlString(parquet)} (FORMAT parquet)`);
-  engine = await createDuckDBEngine({
-    cacheDirectory,
-    tempDirectory: join(root, "spill"),
-    memoryLimit: "256MB",
-    threads: 1,
-    maxTempDirectorySize: "64MB",
-    poolSize: 1,
-    maxQueued: 0,
-  });
+  engine = await createSmallEngine(root);
 });
 
 afterAll(async () => {

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorReason } from "../kit/errors.js";
-import { createDuckDBEngine, type DuckDBEngine } from "./duckdb-engine.js";
+import type { DuckDBEngine } from "./duckdb-engine.js";
 import { duckdbServiceError } from "./duckdb-errors.js";
+import { createSmallEngine } from "./testing/small-engine.js";
 
 let root: string;
 let engine: DuckDBEngine;
@@ -14,15 +15,7 @@ let engine: DuckDBEngine;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "queryd-engine-"));
   await mkdir(join(root, "outside"));
-  engine = await createDuckDBEngine({
-    cacheDirectory: join(root, "cache"),
-    tempDirectory: join(root, "spill"),
-    memoryLimit: "256MB",
-    threads: 1,
-    maxTempDirectorySize: "64MB",
-    poolSize: 1,
-    maxQueued: 1,
-  });
+  engine = await createSmallEngine(root, { maxQueued: 1 });
 });
 
 afterAll(async () => {

@@ -4,24 +4,17 @@ import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorReason } from "../kit/errors.js";
-import { createDuckDBEngine, type DuckDBEngine } from "./duckdb-engine.js";
+import type { DuckDBEngine } from "./duckdb-engine.js";
 import { parseStatement, renderStatement, tableFragment } from "./sql-ast.js";
 import { bindDatasetReferences, findDatasetReferences } from "./statement-resolver.js";
+import { createSmallEngine } from "./testing/small-engine.js";
 
 let root: string;
 let engine: DuckDBEngine;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "queryd-resolver-"));
-  engine = await createDuckDBEngine({
-    cacheDirectory: join(root, "cache"),
-    tempDirectory: join(root, "spill"),
-    memoryLimit: "256MB",
-    threads: 1,
-    maxTempDirectorySize: "64MB",
-    poolSize: 1,
-    maxQueued: 0,
-  });
+  engine = await createSmallEngine(root);
 });
 
 afterAll(async () => {
