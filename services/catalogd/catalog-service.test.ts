@@ -268,6 +268,50 @@ describe("CatalogService", () => {
     expect(diff.removedFiles.map((f) => f.key)).toEqual(before.snapshot?.files.map((f) => f.key));
   });
 
+  it("appends text files in the dataset's own column types and order, whatever DuckDB guesses for each file", async () => {
+    await upload("uploads/day1.csv", "id,amount,city\n1,1.5,Oslo\n");
+    await fx.catalog.ingestObject({
+      dataset: "daily",
+      sourceKey: "uploads/day1.csv",
+      createIfMissing: true,
+    });
+    // Whole amounts alone read as BIGINT, and the columns come in another order.
+    await upload("uploads/day2.csv", "city,amount,id\nBergen,4,2\n");
+    const second = await fx.catalog.ingestObject({
+      dataset: "daily",
+      sourceKey: "uploads/day2.csv",
+    });
+    expect(second.snapshot?.version).toBe(2n);
+    expect(second.snapshot?.schema?.fields.map((f) => [f.name, f.type])).toEqual([
+      ["id", "BIGINT"],
+      ["amount", "DOUBLE"],
+      ["city", "VARCHAR"],
+    ]);
+    const rows = await fx.duckdb.withConnection(async (c) => {
+      const paths: string[] = [];
+      for (const file of second.snapshot?.files ?? []) {
+        const local = `${fx.workDirectory}/daily-${paths.length}.parquet`;
+        await writeFile(local, await readObject(fx.storage, file.key));
+        paths.push(`'${local}'`);
+      }
+      const read = await c.runAndReadAll(
+        `SELECT id, amount, city FROM read_parquet([${paths.join(", ")}]) ORDER BY id`,
+      );
+      return read.getRowsJS();
+    });
+    expect(rows).toEqual([
+      [1n, 1.5, "Oslo"],
+      [2n, 4, "Bergen"],
+    ]);
+
+    await upload("uploads/day3.csv", "id,amount,city\n3,n/a,Tromso\n");
+    const unfit = await failure(
+      fx.catalog.ingestObject({ dataset: "daily", sourceKey: "uploads/day3.csv" }),
+    );
+    expect(unfit.code).toBe(Code.InvalidArgument);
+    expect(unfit.rawMessage).toContain("n/a");
+  });
+
   it("refuses a CSV object registered as Parquet with INVALID_ARGUMENT", async () => {
     await fx.catalog.createDataset({ name: "notparquet" });
     await upload("uploads/fake.parquet", "a,b\n1,2\n");

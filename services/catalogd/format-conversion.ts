@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { ConnectError } from "@connectrpc/connect";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import { SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
-import { sqlString } from "../kit/sql-text.js";
+import { sqlIdentifier, sqlString } from "../kit/sql-text.js";
 import { importArrowIpc } from "./arrow-ipc-import.js";
 import { type CatalogDuckDB, duckdbError } from "./catalog-duckdb.js";
 import { type ConcreteSourceFormat, sourceCompression } from "./source-format.js";
@@ -25,6 +26,7 @@ export async function convertToParquet(
   format: ConvertibleFormat,
   sourcePath: string,
   targetPath: string,
+  conformTo?: readonly TargetColumn[],
 ): Promise<void> {
   const target = sqlString(targetPath);
   const source = sqlString(sourcePath);
@@ -35,17 +37,15 @@ export async function convertToParquet(
     try {
       switch (format) {
         case SourceFormat.CSV:
+        case SourceFormat.JSON: {
           // Every other option is DuckDB's default, so the header, delimiter, column
           // names and types are exactly those of `FROM 'file.csv'` on the user's file.
-          await connection.run(
-            `COPY (SELECT * FROM read_csv(${source}, ${compression})) TO ${target} (FORMAT parquet)`,
-          );
+          const reader = format === SourceFormat.CSV ? "read_csv" : "read_json_auto";
+          const scan = `${reader}(${source}, ${compression})`;
+          const rows = await conformingSelect(connection, scan, conformTo);
+          await connection.run(`COPY (${rows}) TO ${target} (FORMAT parquet)`);
           return;
-        case SourceFormat.JSON:
-          await connection.run(
-            `COPY (SELECT * FROM read_json_auto(${source}, ${compression})) TO ${target} (FORMAT parquet)`,
-          );
-          return;
+        }
         case SourceFormat.ARROW_IPC: {
           const table = `arrow_import_${randomUUID().replaceAll("-", "")}`;
           try {
@@ -67,4 +67,35 @@ export async function convertToParquet(
       );
     }
   });
+}
+
+/** A column of the dataset a converted file is to join: its name and DuckDB type. */
+export interface TargetColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+/**
+ * The rows of `scan`, as the dataset's own columns when the file has exactly
+ * those (by name, in any order): DuckDB guesses each text file's types anew,
+ * so a day whose amounts are all whole numbers would otherwise read as
+ * BIGINT and no longer fit a DOUBLE column. A value the dataset's type cannot
+ * hold fails the conversion with DuckDB's message; a file with other columns
+ * is converted as it is, and the commit decides.
+ */
+async function conformingSelect(
+  connection: DuckDBConnection,
+  scan: string,
+  conformTo: readonly TargetColumn[] | undefined,
+): Promise<string> {
+  const asItIs = `SELECT * FROM ${scan}`;
+  if (conformTo === undefined || conformTo.length === 0) return asItIs;
+  const described = await connection.runAndReadAll(`DESCRIBE ${asItIs}`);
+  const names = described.getRows().map((row) => String(row[0]));
+  const wanted = new Set(conformTo.map((column) => column.name));
+  if (names.length !== wanted.size || !names.every((name) => wanted.has(name))) return asItIs;
+  const columns = conformTo.map(
+    ({ name, type }) => `CAST(${sqlIdentifier(name)} AS ${type}) AS ${sqlIdentifier(name)}`,
+  );
+  return `SELECT ${columns.join(", ")} FROM ${scan}`;
 }

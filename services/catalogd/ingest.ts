@@ -16,7 +16,7 @@ import {
   sha256OfFile,
 } from "./data-file.js";
 import { hasCode } from "./error-code.js";
-import { convertToParquet } from "./format-conversion.js";
+import { convertToParquet, type TargetColumn } from "./format-conversion.js";
 import type { DatasetRecord } from "./manifest.js";
 import { resolveSourceFormat } from "./source-format.js";
 import { withTempDirectory } from "./temp-directory.js";
@@ -87,8 +87,10 @@ async function ingest(deps: CommitDeps, request: IngestRequest): Promise<IngestO
       };
     }
     const targetPath = join(directory, "converted.parquet");
+    // An append is converted to the dataset's columns; a replacement keeps its own.
+    const conformTo = request.replaceAll ? undefined : await latestColumns(deps, dataset.name);
     await inSpan("catalog.convert", { "lakehouse.source.format": SourceFormat[format] }, () =>
-      convertToParquet(db, format, sourcePath, targetPath),
+      convertToParquet(db, format, sourcePath, targetPath, conformTo),
     );
     const key = `${dataPrefix(dataset.name)}${randomUUID()}.parquet`;
     const sha256 = await sha256OfFile(targetPath);
@@ -153,4 +155,15 @@ function replayOutcome(outcome: CommitOutcome): Omit<IngestOutcome, "datasetCrea
 /** Removes a file this ingest wrote; failing to is a leak, never a reason to fail. */
 async function deleteQuietly(deps: CommitDeps, key: string): Promise<void> {
   await deps.storage.deleteObject({ key }).catch(() => undefined);
+}
+
+/** The top-level columns of a dataset's latest snapshot; none when it has no snapshot yet. */
+async function latestColumns(deps: CommitDeps, name: string): Promise<TargetColumn[] | undefined> {
+  const { record, latest } = await deps.store.getDatasetWithLatest(name).catch((error: unknown) => {
+    if (hasCode(error, Code.NotFound)) return { record: undefined, latest: 0n };
+    throw error;
+  });
+  if (record === undefined || latest === 0n) return undefined;
+  const { snapshot } = await deps.store.readSnapshot(record, latest);
+  return snapshot.schema?.fields.map(({ name: column, type }) => ({ name: column, type }));
 }

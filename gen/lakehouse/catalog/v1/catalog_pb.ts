@@ -1158,7 +1158,10 @@ export const CatalogService: GenService<{
    * IngestObject turns an uploaded object into a new snapshot: Parquet is
    * registered as is; CSV, JSON, NDJSON and Arrow IPC (file or stream) are
    * converted to Parquet first. The dataset is created when missing and
-   * `create_if_missing` is set.
+   * `create_if_missing` is set. A CSV or JSON file appended to a dataset that
+   * has exactly its column names (in any order) is read in the dataset's
+   * column types and order, so type guesses that differ from file to file do
+   * not matter; a value those types cannot hold is `INVALID_ARGUMENT`.
    *
    * Errors: `NOT_FOUND` for an unknown dataset (without `create_if_missing`)
    * or source object; `INVALID_ARGUMENT` when the object cannot be read in the
