@@ -45,7 +45,7 @@ describe("lakehouse CLI against the real system", () => {
   const files = { sales: "", events: "", numbers: "", wider: "" };
 
   /** Runs `node bin/lakehouse.js ...args` against the gateway, as a user would. */
-  function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  function cli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<CliRun> {
     const child = spawn(process.execPath, ["bin/lakehouse.js", ...args], {
       cwd: root,
       env: {
@@ -54,8 +54,9 @@ describe("lakehouse CLI against the real system", () => {
         LAKEHOUSE_TOKEN: system?.adminToken ?? "",
         ...env,
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
     });
+    child.stdin.end(stdin ?? "");
     const out: Buffer[] = [];
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
@@ -310,6 +311,20 @@ describe("lakehouse CLI against the real system", () => {
     const gone = await cli(["schema", "history"]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/^error: not_found: .+\n$/);
+  });
+
+  it("reads the statement from standard input for -, however long and multi-line", async () => {
+    const padding = `-- ${"x".repeat(200_000)}\n`;
+    const sql = `${padding}SELECT n,\n  label\nFROM numbers\nWHERE n < 2\nORDER BY n`;
+    const run = await cli(["query", "-", "--format", "json"], {}, sql);
+    expect(run.stderr).toBe("");
+    expect(ndjsonLines(run)).toEqual(['{"n":"0","label":"v0"}', '{"n":"1","label":"v1"}']);
+    const plan = await cli(["explain", "-"], {}, "SELECT count(*) FROM numbers");
+    expect(plan.code).toBe(0);
+    expect(plan.text.length).toBeGreaterThan(0);
+    const empty = await cli(["query", "-"], {}, "  \n");
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("no SQL on standard input");
   });
 
   it("fails with exit 1 and one invalid_argument line for SQL that does not bind", async () => {

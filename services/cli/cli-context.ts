@@ -29,6 +29,8 @@ export interface CliContext {
   readonly signal: AbortSignal;
   /** Upload progress for a person watching stderr, or none. */
   readonly uploadProgress: UploadProgressFactory;
+  /** The whole of standard input as UTF-8 text (read once, when a command asks for it). */
+  readStdin(): Promise<string>;
   /** The global options as they apply to `command`. */
   globals(command: Command): GlobalOptions;
   /** Clients for the gateway named by the global options, with the token from the environment. */
@@ -37,7 +39,7 @@ export interface CliContext {
 
 /** Builds the context of one CLI run. */
 export function createCliContext(
-  io: Pick<CliContext, "stdout" | "stderr" | "env" | "signal" | "uploadProgress">,
+  io: Pick<CliContext, "stdout" | "stderr" | "env" | "signal" | "uploadProgress" | "readStdin">,
 ): CliContext {
   const globals = (command: Command): GlobalOptions => {
     const options = command.optsWithGlobals<{ url?: string; timeout?: number; json?: boolean }>();

@@ -4,13 +4,14 @@ import type { CliContext } from "./cli-context.js";
 import { collect } from "./cli-options.js";
 import { parseQueryParameters } from "./query-parameters.js";
 import { examples, protoJson, writeJson } from "./rendering.js";
+import { SQL_ARGUMENT_HELP, sqlFromArgument } from "./sql-argument.js";
 
 /** `lakehouse explain "<sql>"`: DuckDB's plan for a query, without running it. */
 export function registerExplainCommand(program: Command, context: CliContext): void {
   program
     .command("explain")
     .description("show DuckDB's physical plan for a SELECT without running it")
-    .argument("<sql>", "one SELECT statement")
+    .argument("<sql>", SQL_ARGUMENT_HELP)
     .option("--param <value>", "bind a value, as for query (repeatable)", collect)
     .addHelpText(
       "after",
@@ -19,8 +20,9 @@ export function registerExplainCommand(program: Command, context: CliContext): v
         `lakehouse explain "SELECT * FROM sales WHERE id = ?" --param 1 --json`,
       ]),
     )
-    .action(async (sql: string, options: { param?: string[] }, command: Command) => {
+    .action(async (argument: string, options: { param?: string[] }, command: Command) => {
       const parameters = parseQueryParameters(options.param ?? []);
+      const sql = await sqlFromArgument(argument, context);
       const gateway = await context.connect(command);
       const response = await gateway.query.explainQuery({ sql, parameters }, gateway.callOptions());
       if (context.globals(command).json) {

@@ -21,6 +21,11 @@ const context = createCliContext({
   uploadProgress: process.stderr.isTTY
     ? createTerminalUploadProgress(process.stderr)
     : noUploadProgress,
+  async readStdin() {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  },
 });
 
 const exitCode = await runCli(process.argv.slice(2), context);

@@ -19,6 +19,7 @@ import {
   writeTable,
 } from "./query-results.js";
 import { examples } from "./rendering.js";
+import { SQL_ARGUMENT_HELP, sqlFromArgument } from "./sql-argument.js";
 
 const PARAM_HELP =
   "bind a value: NAME=VALUE for $NAME, VALUE for the next ?; null, true/false, numbers " +
@@ -29,7 +30,7 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
   program
     .command("query")
     .description("run one SELECT over the catalog's datasets and print the rows")
-    .argument("<sql>", "one SELECT statement; table names are dataset names")
+    .argument("<sql>", `${SQL_ARGUMENT_HELP}; table names are dataset names`)
     .addOption(
       new Option(
         "--format <format>",
@@ -50,11 +51,12 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
         `lakehouse query 'SELECT * FROM sales WHERE region = $r' --param r=north --format csv`,
         `lakehouse query "SELECT * FROM sales AT (VERSION => 2)" --format json --max-rows 10`,
         `lakehouse query "SELECT * FROM sales" --format arrow > sales.arrows`,
+        `lakehouse query - --format csv < report.sql`,
       ]),
     )
     .action(
       async (
-        sql: string,
+        argument: string,
         options: {
           format?: QueryFormat;
           maxRows?: bigint;
@@ -68,6 +70,7 @@ export function registerQueryCommand(program: Command, context: CliContext): voi
           throw new UsageError("--format arrow writes binary; redirect stdout to a file or a pipe");
         }
         const parameters = parseQueryParameters(options.param ?? []);
+        const sql = await sqlFromArgument(argument, context);
         const gateway = await context.connect(command);
         const responses: AsyncIterable<ExecuteQueryResponse> = gateway.query.executeQuery(
           {

@@ -24,7 +24,7 @@ export function captureOutput(isTTY: boolean): CapturedOutput {
 /** A CLI context over captured outputs and the given environment. */
 export function testContext(
   env: NodeJS.ProcessEnv,
-  options: { tty?: boolean } = {},
+  options: { tty?: boolean; stdin?: string } = {},
 ): CliContext & { stdout: CapturedOutput; stderr: CapturedOutput } {
   const stdout = captureOutput(options.tty ?? false);
   const stderr = captureOutput(options.tty ?? false);
@@ -34,6 +34,7 @@ export function testContext(
     env,
     signal: new AbortController().signal,
     uploadProgress: noUploadProgress,
+    readStdin: async () => options.stdin ?? "",
   });
   return { ...context, stdout, stderr };
 }
