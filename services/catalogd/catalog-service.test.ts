@@ -312,6 +312,19 @@ describe("CatalogService", () => {
     expect(unfit.rawMessage).toContain("n/a");
   });
 
+  it("refuses an empty object with INVALID_ARGUMENT EMPTY_SOURCE and creates no dataset", async () => {
+    for (const key of ["uploads/empty.csv", "uploads/empty.json"]) {
+      await upload(key, "");
+      const error = await failure(
+        fx.catalog.ingestObject({ dataset: "nothing", sourceKey: key, createIfMissing: true }),
+      );
+      expect(error.code, key).toBe(Code.InvalidArgument);
+      expect(errorReason(error), key).toBe("EMPTY_SOURCE");
+    }
+    const missing = await failure(fx.catalog.getDataset({ name: "nothing" }));
+    expect(missing.code).toBe(Code.NotFound);
+  });
+
   it("refuses a CSV object registered as Parquet with INVALID_ARGUMENT", async () => {
     await fx.catalog.createDataset({ name: "notparquet" });
     await upload("uploads/fake.parquet", "a,b\n1,2\n");

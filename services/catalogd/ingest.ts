@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { type DataFile, SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
+import { serviceError } from "../kit/errors.js";
 import { dataPrefix } from "../kit/storage-layout.js";
 import { inSpan } from "../kit/telemetry/tracer.js";
 import { putObject } from "../storaged/client.js";
@@ -78,6 +79,12 @@ async function ingest(deps: CommitDeps, request: IngestRequest): Promise<IngestO
   const prepared = await withTempDirectory(deps.workDirectory, async (directory) => {
     const sourcePath = join(directory, "source");
     const object = await downloadSource(deps.storage, sourceKey, sourcePath, "SOURCE_NOT_FOUND");
+    // DuckDB would read an empty text file as one invented column and no rows.
+    if (object.size === 0n) {
+      throw serviceError(Code.InvalidArgument, "EMPTY_SOURCE", `"${sourceKey}" is empty`, {
+        key: sourceKey,
+      });
+    }
     const format = await resolveSourceFormat(request.format, sourcePath, sourceKey);
     if (format === SourceFormat.PARQUET) {
       assertAddableKey(dataset.name, sourceKey);

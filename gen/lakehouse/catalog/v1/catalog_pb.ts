@@ -1164,8 +1164,8 @@ export const CatalogService: GenService<{
    * not matter; a value those types cannot hold is `INVALID_ARGUMENT`.
    *
    * Errors: `NOT_FOUND` for an unknown dataset (without `create_if_missing`)
-   * or source object; `INVALID_ARGUMENT` when the object cannot be read in the
-   * given format (for example a CSV file declared as Parquet);
+   * or source object; `INVALID_ARGUMENT` when the object is empty or cannot be
+   * read in the given format (for example a CSV file declared as Parquet);
    * `FAILED_PRECONDITION` when its schema conflicts with the dataset's, the
    * dataset then unchanged; `ABORTED` as for CommitSnapshot.
    *
