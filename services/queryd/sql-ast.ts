@@ -63,10 +63,15 @@ export async function parseStatement(
   }
   const extracted = await duckdbCall(() => connection.extractStatements(sql));
   if (extracted.count > 1) {
+    // DuckDB expands a PIVOT without an IN list into a statement that first
+    // collects the pivot values, then the query.
+    const pivot = /\bPIVOT\b/i.test(sql)
+      ? ": a PIVOT needs its values listed here (PIVOT t ON col IN ('a', 'b') USING ...)"
+      : "";
     throw serviceError(
       Code.InvalidArgument,
       "MULTIPLE_STATEMENTS",
-      "exactly one statement is allowed",
+      `exactly one statement is allowed${pivot}`,
     );
   }
   if (extracted.count === 0) {

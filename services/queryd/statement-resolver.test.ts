@@ -155,6 +155,11 @@ describe("parseStatement", () => {
       Code.InvalidArgument,
       "NOT_A_QUERY",
     ]);
+    const pivot = await parse("PIVOT sales ON region USING sum(amount)").catch((e) =>
+      ConnectError.from(e),
+    );
+    expect(pivot).toMatchObject({ code: Code.InvalidArgument });
+    expect((pivot as ConnectError).rawMessage).toContain("a PIVOT needs its values listed here");
     expect(await refusal(parse("SELEC 1"))).toEqual([Code.InvalidArgument, "SYNTAX_ERROR"]);
     expect(await refusal(parse("  "))).toEqual([Code.InvalidArgument, "EMPTY_STATEMENT"]);
     expect(await refusal(parse("/* hi */ SET threads = 1"))).toEqual([
