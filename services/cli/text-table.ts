@@ -5,10 +5,35 @@ export interface TableColumn {
   readonly align?: "left" | "right";
 }
 
-/** Width in terminal columns, counting code points rather than UTF-16 units. */
+/** Marks, joiners and other characters that take no column of their own. */
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}]$/u;
+/** Emoji shown as pictures, which terminals draw two columns wide. */
+const EMOJI = /^\p{Emoji_Presentation}$/u;
+/** East Asian wide and fullwidth blocks (Hangul, CJK, kana, fullwidth forms, ...). */
+const WIDE_RANGES: readonly [number, number][] = [
+  [0x1100, 0x115f],
+  [0x2e80, 0x303e],
+  [0x3041, 0x33ff],
+  [0x3400, 0x4dbf],
+  [0x4e00, 0x9fff],
+  [0xa000, 0xa4cf],
+  [0xac00, 0xd7a3],
+  [0xf900, 0xfaff],
+  [0xfe30, 0xfe4f],
+  [0xff00, 0xff60],
+  [0xffe0, 0xffe6],
+  [0x20000, 0x3fffd],
+];
+
+/** Width in terminal columns: wide characters count two, combining ones none. */
 function width(text: string): number {
   let count = 0;
-  for (const _ of text) count++;
+  for (const char of text) {
+    if (ZERO_WIDTH.test(char)) continue;
+    const code = char.codePointAt(0) ?? 0;
+    const wide = EMOJI.test(char) || WIDE_RANGES.some(([low, high]) => code >= low && code <= high);
+    count += wide ? 2 : 1;
+  }
   return count;
 }
 
