@@ -125,6 +125,17 @@ describe("local backend on disk", () => {
     expect(await walk(root)).toEqual([]);
   });
 
+  it("leaves no folder behind when the first write under a new prefix breaks off", async () => {
+    await backend.put("kept/a", streamOf(Buffer.from("x")));
+    async function* brokenOff(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from("partial");
+      throw new Error("Premature close");
+    }
+    await expect(backend.put("uploads/u1/big.csv", brokenOff())).rejects.toThrow();
+    await expect(backend.put("kept/b", brokenOff())).rejects.toThrow();
+    expect(await walk(root)).toEqual(["kept", path.join("kept", "a")]);
+  });
+
   it("changes the etag on every write, even of identical bytes", async () => {
     const first = await backend.put("same", streamOf(Buffer.from("x")));
     const second = await backend.put("same", streamOf(Buffer.from("x")));

@@ -395,6 +395,7 @@ export async function createLocalBackend(options: LocalBackendOptions): Promise<
       validateKey(key);
       validatePutOptions(options);
       const { handle, tempPath, directory } = await openTemp(key);
+      let failed = false;
       try {
         let info: ObjectInfo;
         try {
@@ -428,10 +429,13 @@ export async function createLocalBackend(options: LocalBackendOptions): Promise<
           };
         });
       } catch (error) {
+        failed = true;
         throw fsError(error, key, "write");
       } finally {
         // Gone already after a rename; after a link it is the second name to drop.
         await unlink(tempPath).catch(() => undefined);
+        // A failed first write under a new prefix leaves no empty folders behind.
+        if (failed) await removeEmptyParents(key);
       }
     },
 
