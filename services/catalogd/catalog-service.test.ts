@@ -239,12 +239,16 @@ describe("CatalogService", () => {
     );
     expect(error.code).toBe(Code.FailedPrecondition);
     expect(errorReason(error)).toBe("SCHEMA_CONFLICT");
+    expect(error.rawMessage).toMatch(/: the file has "extra", the dataset not$/);
     await upload("uploads/other.parquet", await parquetOf("SELECT 1::INTEGER AS id, 'x' AS name"));
     const commitError = await failure(
       fx.catalog.commitSnapshot({ dataset: "strict", addFiles: ["uploads/other.parquet"] }),
     );
     expect(commitError.code).toBe(Code.FailedPrecondition);
     expect(errorReason(commitError)).toBe("SCHEMA_CONFLICT");
+    expect(commitError.rawMessage).toMatch(
+      /: "id" is BIGINT in the dataset and INTEGER in the file$/,
+    );
 
     const after = (await fx.catalog.getDataset({ name: "strict" })).dataset!;
     expect(after.latestVersion).toBe(before.latestVersion);

@@ -18,6 +18,7 @@ import { hasCode } from "./error-code.js";
 import type { DatasetRecord, StoredSnapshot } from "./manifest.js";
 import type { ManifestStore } from "./manifest-store.js";
 import { schemaFingerprint } from "./schema-fingerprint.js";
+import { columnDifference } from "./snapshot-diff.js";
 import { withTempDirectory } from "./temp-directory.js";
 
 /** What commits need from their surroundings. */
@@ -250,7 +251,10 @@ function assertOneSchema(change: CommitChange): void {
   const expected = schemaFingerprint(first.footer.schema);
   for (const file of change.added) {
     const actual = schemaFingerprint(file.footer.schema);
-    if (actual !== expected) throw schemaConflict(change.dataset, file.key, expected, actual);
+    if (actual !== expected) {
+      const difference = columnDifference(first.footer.schema.fields, file.footer.schema.fields);
+      throw schemaConflict(change.dataset, file.key, expected, actual, difference);
+    }
   }
 }
 
@@ -297,8 +301,10 @@ async function buildSnapshot(
   ) {
     const expected = parent.snapshot.schemaFingerprint;
     const actual = schemaFingerprint(addedSchema);
-    if (actual !== expected)
-      throw schemaConflict(dataset, change.added[0]?.key ?? "", expected, actual);
+    if (actual !== expected) {
+      const difference = columnDifference(parentSchema.fields, addedSchema.fields);
+      throw schemaConflict(dataset, change.added[0]?.key ?? "", expected, actual, difference);
+    }
   }
   const schema = addedSchema ?? parentSchema ?? create(SchemaSchema, {});
   const addedFiles = change.added.map(dataFileOf);
@@ -339,11 +345,17 @@ function nothingToCommit() {
   );
 }
 
-function schemaConflict(dataset: DatasetRecord, key: string, expected: string, actual: string) {
+function schemaConflict(
+  dataset: DatasetRecord,
+  key: string,
+  expected: string,
+  actual: string,
+  difference: string,
+) {
   return serviceError(
     Code.FailedPrecondition,
     "SCHEMA_CONFLICT",
-    `the schema of "${key}" differs from the schema of dataset "${dataset.name}"`,
+    `the schema of "${key}" differs from the schema of dataset "${dataset.name}": ${difference}`,
     { dataset: dataset.name, key, expected_fingerprint: expected, actual_fingerprint: actual },
   );
 }

@@ -5,7 +5,7 @@ import {
   FieldSchema,
   SnapshotSchema,
 } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
-import { diffSnapshots } from "./snapshot-diff.js";
+import { columnDifference, diffSnapshots } from "./snapshot-diff.js";
 
 const field = (name: string, type: string, nullable = true, children: Field[] = []) =>
   create(FieldSchema, { name, type, nullable, children });
@@ -52,5 +52,23 @@ describe("diffSnapshots", () => {
     expect(diff.addedFiles.map((f) => f.key)).toEqual(["c"]);
     expect(diff.removedFiles.map((f) => f.key)).toEqual(["a"]);
     expect([diff.fromVersion, diff.toVersion]).toEqual([1n, 3n]);
+  });
+});
+
+describe("columnDifference", () => {
+  it("names new, missing and retyped columns, or else the order", () => {
+    const dataset = [field("id", "BIGINT"), field("name", "VARCHAR"), field("at", "DATE")];
+    expect(
+      columnDifference(dataset, [
+        field("id", "INTEGER", false),
+        field("name", "VARCHAR"),
+        field("x", "BOOLEAN"),
+      ]),
+    ).toBe(
+      'the file has "x", the dataset not; the dataset has "at", the file not; "id" is BIGINT in the dataset and INTEGER NOT NULL in the file',
+    );
+    expect(columnDifference(dataset, [dataset[1]!, dataset[0]!, dataset[2]!])).toBe(
+      "the same columns come in another order",
+    );
   });
 });
