@@ -8,6 +8,7 @@ import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/refl
 import { createCallLogging, createCallTracker } from "./call-tracking.js";
 import { createHealthRegistry, type HealthRegistry } from "./health.js";
 import { requestContextValues } from "./identity/bearer-token.js";
+import { splitListenAddress } from "./listen-address.js";
 import type { Logger } from "./logger.js";
 import { createProtocolListener, type DualHandler } from "./protocol-listener.js";
 import { createReflectionService, createReflectionServiceV1alpha } from "./reflection.js";
@@ -148,9 +149,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
   return {
     health,
     async start() {
-      const separator = settings.listen.lastIndexOf(":");
-      const host = settings.listen.slice(0, separator);
-      const port = Number(settings.listen.slice(separator + 1));
+      const { host, port } = splitListenAddress(settings.listen);
       const bound = await listener.listen(host, port);
       const scheme = options.tls ? "https" : "http";
       const url = new URL(

@@ -8,6 +8,7 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { createInternalTransport } from "../kit/internal-transport.js";
+import { splitListenAddress } from "../kit/listen-address.js";
 import { serviceNodeArguments } from "../kit/service-command.js";
 
 /** One service process the launcher runs. */
@@ -112,9 +113,7 @@ export async function assertListenAddressesFree(
   services: readonly ServiceProcess[],
 ): Promise<void> {
   for (const service of services) {
-    const separator = service.listen.lastIndexOf(":");
-    const host = service.listen.slice(0, separator);
-    const port = Number(service.listen.slice(separator + 1));
+    const { host, port } = splitListenAddress(service.listen);
     await new Promise<void>((resolveFree, reject) => {
       const probe = createServer();
       probe.once("error", (error: NodeJS.ErrnoException) =>
@@ -133,10 +132,9 @@ export async function assertListenAddressesFree(
 
 /** The URL clients on this machine use for a listen address (a wildcard host means loopback). */
 export function localUrl(listen: string): string {
-  const separator = listen.lastIndexOf(":");
-  const host = listen.slice(0, separator);
+  const { host, port } = splitListenAddress(listen);
   const reachable = host === "0.0.0.0" || host === "::" || host === "[::]" ? "127.0.0.1" : host;
-  return `http://${reachable}:${listen.slice(separator + 1)}`;
+  return `http://${reachable}:${port}`;
 }
 
 async function waitUntilServing(service: ServiceProcess, timeoutMs: number): Promise<void> {
