@@ -1,5 +1,6 @@
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { type AiService, SearchMode } from "../../gen/lakehouse/ai/v1/ai_pb.js";
+import { canonicalDatasetName } from "../catalogd/dataset-name.js";
 import { serviceError } from "../kit/errors.js";
 import { askQuestion } from "./ask-question.js";
 import { buildSearchIndex } from "./build-search-index.js";
@@ -151,8 +152,9 @@ export function createAiService(deps: AiServiceDeps): ServiceImpl<typeof AiServi
           "version must be 0 (latest) or more",
         );
       }
-      checkDatasetGrant(context.values, request.dataset);
-      return relaying(() => buildSearchIndex(deps, request, context.signal));
+      const dataset = canonicalDatasetName(request.dataset);
+      checkDatasetGrant(context.values, dataset);
+      return relaying(() => buildSearchIndex(deps, { ...request, dataset }, context.signal));
     },
 
     async searchDataset(request, context) {
@@ -166,12 +168,13 @@ export function createAiService(deps: AiServiceDeps): ServiceImpl<typeof AiServi
           `k must be 0 (${DEFAULT_SEARCH_K}) to ${MAX_SEARCH_K}`,
         );
       }
-      checkDatasetGrant(context.values, request.dataset);
+      const dataset = canonicalDatasetName(request.dataset);
+      checkDatasetGrant(context.values, dataset);
       return relaying(() =>
         searchDataset(
           { clients: deps.clients, registry, maxTextBytes: limits.maxTextBytes },
           {
-            dataset: request.dataset,
+            dataset,
             column: request.column,
             query: request.query,
             k: request.k === 0 ? DEFAULT_SEARCH_K : request.k,
@@ -184,7 +187,8 @@ export function createAiService(deps: AiServiceDeps): ServiceImpl<typeof AiServi
 
     async askQuestion(request, context) {
       checkRequiredText(request.question, "question", MAX_QUESTION_BYTES);
-      for (const dataset of request.datasets) checkDatasetGrant(context.values, dataset);
+      const datasets = request.datasets.map(canonicalDatasetName);
+      for (const dataset of datasets) checkDatasetGrant(context.values, dataset);
       return relaying(() =>
         askQuestion(
           {
@@ -193,7 +197,7 @@ export function createAiService(deps: AiServiceDeps): ServiceImpl<typeof AiServi
             maxPromptBytes: limits.maxPromptBytes,
             granted: (names) => grantedDatasets(context.values, names),
           },
-          { ...request, datasets: [...request.datasets] },
+          { ...request, datasets },
           context.signal,
         ),
       );

@@ -38,6 +38,15 @@ describe("catalog dataset grants", () => {
     expect(all.datasets.map((d) => d.name).sort()).toEqual(["payroll", "sales_eu", "sales_us"]);
   });
 
+  it("matches grants and names ignoring letter case", async () => {
+    const shouting: CallerIdentity = { subject: "bo", scopes: [], datasets: ["SALES_*"] };
+    expect((await fx.catalog.getDataset({ name: "Sales_EU" }, as(shouting))).dataset?.name).toBe(
+      "sales_eu",
+    );
+    const refused = await refusal(fx.catalog.getDataset({ name: "PAYROLL" }, as(sales)));
+    expect(refused.code).toBe(Code.PermissionDenied);
+  });
+
   it("refuses every dataset RPC on a dataset outside the grants with PERMISSION_DENIED, existing or not", async () => {
     expect((await fx.catalog.getDataset({ name: "sales_eu" }, as(sales))).dataset?.name).toBe(
       "sales_eu",

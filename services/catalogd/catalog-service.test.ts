@@ -664,6 +664,19 @@ describe("CatalogService", () => {
     ).toBe(Code.NotFound);
   });
 
+  it("names a dataset in any letter case, keeping it in lower case", async () => {
+    const created = await fx.catalog.createDataset({ name: "Orders_EU" });
+    expect(created.dataset?.name).toBe("orders_eu");
+    expect((await fx.catalog.getDataset({ name: "ORDERS_eu" })).dataset?.name).toBe("orders_eu");
+    expect((await failure(fx.catalog.createDataset({ name: "orders_EU" }))).code).toBe(
+      Code.AlreadyExists,
+    );
+    const listed = await fx.catalog.listDatasets({});
+    expect(listed.datasets.map((d) => d.name).filter((n) => n.startsWith("orders"))).toEqual([
+      "orders_eu",
+    ]);
+  });
+
   it("pages through datasets in ascending name order", async () => {
     for (const name of ["page_b", "page_a", "page_c"]) await fx.catalog.createDataset({ name });
     const names: string[] = [];

@@ -17,7 +17,7 @@ import type { StorageClient } from "../storaged/client.js";
 import { type CatalogDuckDB, openCatalogDuckDB } from "./catalog-duckdb.js";
 import { type CommitDeps, commitChange, findKeyedCommit, prepareAddedFiles } from "./commit.js";
 import { deleteDataset, expireSnapshots } from "./dataset-maintenance.js";
-import { validateDatasetName } from "./dataset-name.js";
+import { canonicalDatasetName } from "./dataset-name.js";
 import { hasCode } from "./error-code.js";
 import { ingestObject } from "./ingest.js";
 import type { DatasetRecord } from "./manifest.js";
@@ -76,7 +76,7 @@ export function createCatalogService(
 
   /** A valid dataset name the caller holds a grant for; PERMISSION_DENIED otherwise. */
   const grantedName = (context: HandlerContext, name: string) => {
-    const valid = validateDatasetName(name);
+    const valid = canonicalDatasetName(name);
     if (options.callerOf) requireDatasetGrant(options.callerOf(context), valid);
     return valid;
   };

@@ -1,20 +1,25 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { errorReason } from "../kit/errors.js";
-import { validateDatasetName } from "./dataset-name.js";
+import { canonicalDatasetName } from "./dataset-name.js";
 
-describe("validateDatasetName", () => {
+describe("canonicalDatasetName", () => {
   it("accepts SQL identifiers of 1 to 128 characters", () => {
-    for (const name of ["a", "_", "Sales_2024", "x".repeat(128), "_9"]) {
-      expect(validateDatasetName(name)).toBe(name);
+    for (const name of ["a", "_", "sales_2024", "x".repeat(128), "_9"]) {
+      expect(canonicalDatasetName(name)).toBe(name);
     }
+  });
+
+  it("folds a name to lower case, as SQL folds table names", () => {
+    expect(canonicalDatasetName("Sales_2024")).toBe("sales_2024");
+    expect(canonicalDatasetName("SALES")).toBe("sales");
   });
 
   it("refuses anything else with INVALID_ARGUMENT INVALID_DATASET_NAME", () => {
     for (const name of ["", "9a", "a-b", "a.b", "a/b", "a b", "é", "x".repeat(129), "a\n"]) {
       let error: unknown;
       try {
-        validateDatasetName(name);
+        canonicalDatasetName(name);
       } catch (e) {
         error = e;
       }

@@ -77,6 +77,17 @@ describe("ExecuteQuery", () => {
     expect(result.header.receipts.map((r) => r.dataset)).toEqual(["sales", "items"]);
   });
 
+  it("reads a dataset named in any letter case, as DuckDB reads table names", async () => {
+    const sql = 'SELECT count(*) AS n, max(SALES.id) AS top FROM SALES JOIN "Items" USING (item)';
+    const result = await fx.collect({ sql });
+    const expected = await fx.reference(
+      sql.replace("FROM SALES", `FROM '${salesFile}' SALES`).replace('"Items"', `'${itemsFile}'`),
+    );
+    expect(expected).toEqual([[3572n, 4999n]]);
+    expect(rowsOf(result)).toEqual(expected);
+    expect(result.header.receipts.map((r) => r.dataset)).toEqual(["sales", "items"]);
+  });
+
   it("reads a pinned snapshot with AT (VERSION => n) and the latest without", async () => {
     const result = await fx.collect({
       sql: "SELECT (SELECT count(*) FROM events AT (VERSION => 1)) AS then, (SELECT count(*) FROM events) AS now",

@@ -91,8 +91,11 @@ describe("findDatasetReferences", () => {
     expect(await datasets("WITH C AS (SELECT 1) SELECT * FROM c")).toEqual([]);
   });
 
-  it("keeps quoted identifiers exactly and refuses names that are not dataset names", async () => {
-    expect(await datasets('SELECT * FROM "Sales_2024"')).toEqual([["Sales_2024", undefined]]);
+  it("names datasets in lower case however written, and refuses names that are not dataset names", async () => {
+    expect(await datasets('SELECT * FROM "Sales_2024" JOIN SALES_2024 USING (k)')).toEqual([
+      ["sales_2024", undefined],
+      ["sales_2024", undefined],
+    ]);
     expect(await refusal(datasets('SELECT * FROM "my table"'))).toEqual([
       Code.InvalidArgument,
       "INVALID_DATASET_NAME",

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { validateDatasetName } from "../catalogd/dataset-name.js";
+import { canonicalDatasetName } from "../catalogd/dataset-name.js";
 import { serviceError } from "../kit/errors.js";
 import { checkFunctionAllowed } from "./function-policy.js";
 import {
@@ -12,7 +12,7 @@ import {
 
 /** One place a statement reads a dataset: `FROM name [AT (VERSION => n)]`. */
 export interface DatasetReference {
-  /** The dataset name, as written (dataset names are case-sensitive). */
+  /** The dataset's canonical name: in lower case, however the statement spells it. */
   readonly name: string;
   /** The pinned version, or undefined for the latest. */
   readonly version: bigint | undefined;
@@ -170,8 +170,11 @@ function checkTableRef(
       },
     );
   }
-  validateDatasetName(name);
-  references.push({ name, version: pinnedVersion(node.at_clause, name), node });
+  references.push({
+    name: canonicalDatasetName(name),
+    version: pinnedVersion(node.at_clause, name),
+    node,
+  });
 }
 
 function pinnedVersion(clause: LosslessJson | undefined, name: string): bigint | undefined {

@@ -10,7 +10,7 @@ import {
   type WriteQueryResultResponse,
   WriteQueryResultResponseSchema,
 } from "../../gen/lakehouse/query/v1/query_pb.js";
-import { validateDatasetName } from "../catalogd/dataset-name.js";
+import { canonicalDatasetName } from "../catalogd/dataset-name.js";
 import { requireDatasetGrant } from "../kit/identity/dataset-grants.js";
 import { sqlString } from "../kit/sql-text.js";
 import { dataPrefix } from "../kit/storage-layout.js";
@@ -44,7 +44,7 @@ export async function writeQueryResult(
   context: HandlerContext,
 ): Promise<WriteQueryResultResponse> {
   const { signal } = context;
-  const dataset = validateDatasetName(request.dataset);
+  const dataset = canonicalDatasetName(request.dataset);
   const caller = deps.callerOf?.(context);
   if (caller !== undefined) requireDatasetGrant(caller, dataset);
   const resolved = await deps.resolver.resolve(request.sql, { signal, caller });

@@ -12,11 +12,14 @@ export function isGrantPattern(pattern: string): boolean {
 
 /**
  * Tells whether any grant covers `dataset`. `*` matches any run of
- * characters, the rest matches exactly (case-sensitive, as dataset names
- * are); malformed patterns match nothing, so a typo never widens access.
+ * characters, the rest matches letter for letter, ignoring case as dataset
+ * names do; malformed patterns match nothing, so a typo never widens access.
  */
 export function isDatasetGranted(grants: readonly string[], dataset: string): boolean {
-  return grants.some((pattern) => isGrantPattern(pattern) && globMatches(pattern, dataset));
+  const name = dataset.toLowerCase();
+  return grants.some(
+    (pattern) => isGrantPattern(pattern) && globMatches(pattern.toLowerCase(), name),
+  );
 }
 
 function globMatches(pattern: string, name: string): boolean {

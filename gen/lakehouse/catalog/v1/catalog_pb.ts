@@ -1045,8 +1045,10 @@ export const SourceFormatSchema: GenEnum<SourceFormat> = /*@__PURE__*/
  * update and replicas can share one store.
  *
  * Dataset names are SQL identifiers: 1 to 128 characters, a letter or `_`
- * first, then letters, digits or `_`; compared case-sensitively. Any other name
- * is `INVALID_ARGUMENT` with reason `INVALID_DATASET_NAME`.
+ * first, then letters, digits or `_`. Like table names in SQL they ignore
+ * case: `Sales` and `sales` name one dataset, which is kept and answered in
+ * lower case. Any other name is `INVALID_ARGUMENT` with reason
+ * `INVALID_DATASET_NAME`.
  *
  * @generated from service lakehouse.catalog.v1.CatalogService
  */
