@@ -18,7 +18,9 @@
  * Measurements that are compared run in turns, so load from elsewhere on the
  * machine hits both sides alike. For context it also times the GROUP BY
  * straight to queryd, a `count(*)` through the gateway (the fixed cost of a
- * query: resolution, catalog lookup, hops) and catalogd's GetDataset, reads
+ * query: resolution, catalog lookup, hops), a `SELECT 1` through the gateway
+ * (the calls alone: the least any query pays over in-process DuckDB) and
+ * catalogd's GetDataset, reads
  * `SELECT *` straight from queryd, and measures a raw node:http2 loopback
  * stream between two processes carrying the same bytes in messages of the
  * same size. It prints figures and ratios and always exits 0: absolute times
@@ -317,12 +319,15 @@ async function main(rowTotal: number): Promise<void> {
       direct: () =>
         timed(async () => expectRows(await readStream(direct, GROUP_BY(DATASET)), 50, "GROUP BY")),
       fixedCost: () => timed(() => readStream(clients.query, `SELECT count(*) FROM ${DATASET}`)),
+      hops: () => timed(() => readStream(clients.query, "SELECT 1")),
       catalogLookup: () => timed(() => catalog.getDataset({ name: DATASET })),
     });
     const groupMedian = Object.fromEntries(
       Object.entries(group).map(([name, times]) => [name, median(times)]),
     ) as Record<keyof typeof group, number>;
     const groupRatio = groupMedian.gateway! / groupMedian.inProcess!;
+    // The calls of a query that reads no dataset: no DuckDB work, no catalog.
+    const hopsFloor = (groupMedian.inProcess! + groupMedian.hops!) / groupMedian.inProcess!;
     const cpuPerQuery = {
       gateway: cpuSpent.gateway / (GROUP_BY_RUNS + WARMUPS),
       inProcess: cpuSpent.inProcess / (GROUP_BY_RUNS + WARMUPS),
@@ -388,6 +393,10 @@ async function main(rowTotal: number): Promise<void> {
       },
       { figure: "    GROUP BY direct to queryd", value: ms(groupMedian.direct!) },
       { figure: "    count(*) via gateway (fixed cost)", value: ms(groupMedian.fixedCost!) },
+      {
+        figure: "    SELECT 1 via gateway (hops alone)",
+        value: `${ms(groupMedian.hops!)}: (a) is at least ${hopsFloor.toFixed(2)} with these hops`,
+      },
       { figure: "    catalogd GetDataset, direct", value: ms(groupMedian.catalogLookup!) },
       {
         figure: "(b) SELECT * Arrow via gateway",
@@ -447,6 +456,7 @@ async function main(rowTotal: number): Promise<void> {
           Object.entries(groupMedian).map(([name, value]) => [name, value * 1e3]),
         ),
         groupByRatio: groupRatio,
+        groupByRatioFloor: hopsFloor,
         groupByCpuMsPerQuery: cpuPerQuery,
         arrowRowsPerSecond: {
           gateway: rate(arrow),
