@@ -79,6 +79,18 @@ describe("ManifestStore", () => {
     expect((await store.readSnapshot(record, 1n)).idempotencyKey).toBe("");
   });
 
+  it("parses a manifest once and shares it frozen", async () => {
+    const record = await newDataset();
+    await commitVersions(record, 1);
+    const first = await store.readSnapshot(record, 1n);
+    expect(await store.readSnapshot(record, 1n)).toBe(first);
+    expect(Object.isFrozen(first.snapshot.schema?.fields)).toBe(true);
+    expect(() => {
+      (first.snapshot as { author: string }).author = "mallory";
+    }).toThrow(TypeError);
+    expect((await store.readSnapshot(record, 1n)).snapshot.author).toBe("anonymous");
+  });
+
   it("finds the latest version without a hint, with a stale hint and with a hint to an expired version", async () => {
     const record = await newDataset();
     expect(await store.latestVersion(record)).toBe(0n);

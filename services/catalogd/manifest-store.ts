@@ -46,8 +46,14 @@ const idempotencyMarkerPath = (id: string, key: string, version: bigint) =>
 
 const JSON_TYPE = "application/json";
 
-/** Manifests (and latest versions) kept in memory; a manifest is a few KiB to a few MiB. */
-const MANIFEST_CACHE_ENTRIES = 1024;
+/** Datasets whose latest version and record are kept in memory. */
+const DATASET_CACHE_ENTRIES = 1024;
+
+/**
+ * Bytes of manifests (a few KiB to a few MiB each: about 1 KiB per file) whose
+ * parsed form is kept in memory, which takes a few times as much.
+ */
+const MANIFEST_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Reads and writes the catalog's objects; the only module that knows their keys. */
 export interface ManifestStore {
@@ -75,7 +81,12 @@ export interface ManifestStore {
    * @throws as {@link getDataset}.
    */
   getDatasetWithLatest(name: string): Promise<{ record: DatasetRecord; latest: bigint }>;
-  /** @throws NOT_FOUND (VERSION_NOT_FOUND); DATA_LOSS (CORRUPT_MANIFEST). */
+  /**
+   * A snapshot's manifest, parsed and checked once and then shared: it is
+   * frozen, so build a new message to answer with anything else.
+   *
+   * @throws NOT_FOUND (VERSION_NOT_FOUND); DATA_LOSS (CORRUPT_MANIFEST).
+   */
   readSnapshot(dataset: DatasetRecord, version: bigint): Promise<StoredSnapshot>;
   /** Writes a manifest create-only: false when that version already exists (a lost race). */
   writeSnapshot(dataset: DatasetRecord, stored: StoredSnapshot): Promise<boolean>;
@@ -95,15 +106,16 @@ export interface ManifestStore {
 
 /** Creates the store over a storaged client. */
 export function createManifestStore(storage: StorageClient): ManifestStore {
-  // Manifests never change once written, so their bytes are cached (parsed anew on
-  // every read, so callers never share an object). Expiry and deletion evict them.
-  const manifestBytes = createLruCache<string, Uint8Array>(MANIFEST_CACHE_ENTRIES);
+  // Manifests never change once written, so they are parsed and checked once and
+  // kept frozen: a query's snapshot lookup costs no parse of a long file list, and
+  // no caller can change what others read. Expiry and deletion evict them.
+  const manifests = createLruCache<string, StoredSnapshot>(MANIFEST_CACHE_BYTES);
   // The latest version last seen per dataset id: the latest is never expired, so
   // probing forward from it finds the current latest without the hint or a listing.
-  const latestSeen = createLruCache<string, bigint>(MANIFEST_CACHE_ENTRIES);
+  const latestSeen = createLruCache<string, bigint>(DATASET_CACHE_ENTRIES);
   // The record last read per dataset name, so the probe for a newer version can
   // start beside the read of the record rather than after it.
-  const recordSeen = createLruCache<string, DatasetRecord>(MANIFEST_CACHE_ENTRIES);
+  const recordSeen = createLruCache<string, DatasetRecord>(DATASET_CACHE_ENTRIES);
   const exists = async (key: string): Promise<boolean> => {
     try {
       await storage.headObject({ key });
@@ -258,11 +270,9 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
 
     async readSnapshot(dataset, version) {
       const key = snapshotKey(dataset.id, version);
-      let bytes = manifestBytes.get(key);
-      if (bytes === undefined && version > 0n) {
-        bytes = await readIfExists(key);
-        if (bytes !== undefined) manifestBytes.set(key, bytes);
-      }
+      const cached = manifests.get(key);
+      if (cached !== undefined) return cached;
+      const bytes = version > 0n ? await readIfExists(key) : undefined;
       if (bytes === undefined) {
         throw serviceError(
           Code.NotFound,
@@ -271,7 +281,9 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
           { dataset: dataset.name, version: String(version) },
         );
       }
-      return parseManifest(bytes, dataset, version);
+      const stored = frozen(parseManifest(bytes, dataset, version));
+      manifests.set(key, stored, bytes.byteLength);
+      return stored;
     },
 
     async writeSnapshot(dataset, stored) {
@@ -295,7 +307,7 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
     listVersions,
 
     async deleteSnapshot(dataset, version) {
-      manifestBytes.delete(snapshotKey(dataset.id, version));
+      manifests.delete(snapshotKey(dataset.id, version));
       await deleteKey(snapshotKey(dataset.id, version));
     },
 
@@ -326,7 +338,7 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
     },
 
     async deleteCatalogObjects(dataset) {
-      manifestBytes.deleteWhere((key) => key.startsWith(snapshotsPrefix(dataset.id)));
+      manifests.deleteWhere((key) => key.startsWith(snapshotsPrefix(dataset.id)));
       latestSeen.delete(dataset.id);
       for (const prefix of [idempotencyPrefix(dataset.id), snapshotsPrefix(dataset.id)]) {
         // Collect first: deleting while paging could shift the pages under the listing.
@@ -337,4 +349,15 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
       await deleteKey(headKey(dataset.id));
     },
   };
+}
+
+/** Freezes a parsed value and everything it holds, so a shared one cannot change. */
+function frozen<T>(value: T): T {
+  // Typed arrays cannot be frozen; a Snapshot holds none.
+  if (typeof value === "object" && value !== null && !ArrayBuffer.isView(value)) {
+    if (Object.isFrozen(value)) return value;
+    Object.freeze(value);
+    for (const child of Object.values(value)) frozen(child);
+  }
+  return value;
 }
