@@ -37,6 +37,7 @@ import { SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { errorReason } from "../kit/errors.js";
 import { type CatalogDuckDB, openCatalogDuckDB } from "./catalog-duckdb.js";
 import { type ConvertibleFormat, convertToParquet } from "./format-conversion.js";
+import type { AppendTarget } from "./text-append.js";
 
 let workDirectory: string;
 let db: CatalogDuckDB;
@@ -53,11 +54,15 @@ afterAll(async () => {
 });
 
 /** Writes `body` under a name without extension (as ingest does), converts it and reads it back. */
-async function convert(format: ConvertibleFormat, body: string | Uint8Array) {
+async function convert(
+  format: ConvertibleFormat,
+  body: string | Uint8Array,
+  appendTo?: AppendTarget,
+) {
   const source = join(workDirectory, `source-${++counter}`);
   const target = join(workDirectory, `target-${counter}.parquet`);
   await writeFile(source, body);
-  await convertToParquet(db, format, source, target);
+  await convertToParquet(db, format, source, target, appendTo);
   return readBack(`read_parquet('${target}')`);
 }
 
@@ -80,8 +85,12 @@ function readBack(from: string) {
   });
 }
 
-async function conversionError(format: ConvertibleFormat, body: string | Uint8Array) {
-  return convert(format, body).then(
+async function conversionError(
+  format: ConvertibleFormat,
+  body: string | Uint8Array,
+  appendTo?: AppendTarget,
+) {
+  return convert(format, body, appendTo).then(
     () => undefined,
     (e: unknown) => ConnectError.from(e),
   );
@@ -250,6 +259,96 @@ describe("convertToParquet", () => {
       ["2", null],
     ]);
     expect(lines).toEqual(array);
+  });
+
+  it("keeps JSON integers past 64 bits exact as DECIMAL(38,0), where Parquet would round them", async () => {
+    const body = '{"n": 18446744073709551615}\n{"n": 18446744073709551614}\n';
+    const result = await convert(SourceFormat.JSON, body);
+    expect(result.types).toEqual(["n DECIMAL(38,0)"]);
+    expect(result.rows).toEqual((await duckdbReads("huge.ndjson", body)).rows);
+    expect(result.rows).toEqual([["18446744073709551615"], ["18446744073709551614"]]);
+  });
+
+  it("appends CSV and JSON in the dataset's types, keeping text as written", async () => {
+    const sales: AppendTarget = {
+      dataset: "sales",
+      columns: [
+        { name: "id", type: "BIGINT" },
+        { name: "amount", type: "DOUBLE" },
+        { name: "ratio", type: "FLOAT" },
+        { name: "note", type: "VARCHAR" },
+      ],
+    };
+    const csv = await convert(
+      SourceFormat.CSV,
+      "note,id,amount,ratio\n10.50,1,2,0.1\n1e3,2,3,0.25\n",
+      sales,
+    );
+    expect(csv.types).toEqual(["id BIGINT", "amount DOUBLE", "ratio FLOAT", "note VARCHAR"]);
+    expect(csv.rows).toEqual([
+      ["1", "2.0", "0.1", "10.50"],
+      ["2", "3.0", "0.25", "1e3"],
+    ]);
+    const people: AppendTarget = {
+      dataset: "people",
+      columns: [
+        { name: "name", type: "VARCHAR" },
+        { name: "user", type: "STRUCT(id BIGINT, score DOUBLE)" },
+      ],
+    };
+    const json = await convert(
+      SourceFormat.JSON,
+      '{"name": "carol", "user": {"id": 1, "score": 2}}\n{"name": 42, "user": {"id": 2, "score": 2.5}}\n',
+      people,
+    );
+    expect(json.types).toEqual(["name VARCHAR", "user STRUCT(id BIGINT, score DOUBLE)"]);
+    expect(json.rows).toEqual([
+      ["carol", "{'id': 1, 'score': 2.0}"],
+      ["42", "{'id': 2, 'score': 2.5}"],
+    ]);
+  });
+
+  it("refuses an append whose values the dataset's types would change, naming the value", async () => {
+    const target: AppendTarget = {
+      dataset: "app",
+      columns: [
+        { name: "id", type: "BIGINT" },
+        { name: "qty", type: "BIGINT" },
+        { name: "day", type: "DATE" },
+      ],
+    };
+    for (const [body, column, shown] of [
+      ["id,qty,day\n1,1.5,2024-04-01\n", "qty", "'1.5' would become '2'"],
+      [
+        "id,qty,day\n1,1,2024-04-01 23:59:59\n",
+        "day",
+        "'2024-04-01 23:59:59' would become '2024-04-01'",
+      ],
+      ["id,qty,day\n007,1,2024-04-01\n", "id", "'007' would become '7'"],
+    ] as const) {
+      const error = await conversionError(SourceFormat.CSV, body, target);
+      expect(error?.code, body).toBe(Code.InvalidArgument);
+      expect(errorReason(error), body).toBe("INEXACT_APPEND");
+      expect(error?.rawMessage, body).toContain(`column "${column}" is`);
+      expect(error?.rawMessage, body).toContain(shown);
+    }
+    const flag = await conversionError(SourceFormat.CSV, "flag\n2\n", {
+      dataset: "app",
+      columns: [{ name: "flag", type: "BOOLEAN" }],
+    });
+    expect(flag?.code).toBe(Code.InvalidArgument);
+    expect(flag?.rawMessage).toContain("BOOLEAN");
+  });
+
+  it("refuses a JSON append with nested keys the dataset lacks as SCHEMA_CONFLICT", async () => {
+    const error = await conversionError(
+      SourceFormat.JSON,
+      '{"user": {"name": "a", "email": "a@x"}}\n',
+      { dataset: "nest", columns: [{ name: "user", type: "STRUCT(name VARCHAR)" }] },
+    );
+    expect(error?.code).toBe(Code.FailedPrecondition);
+    expect(errorReason(error)).toBe("SCHEMA_CONFLICT");
+    expect(error?.rawMessage).toContain('the file has "user.email", the dataset not');
   });
 
   it("converts an Arrow IPC file with every supported type and NULLs exactly", async () => {

@@ -17,10 +17,11 @@ import {
   sha256OfFile,
 } from "./data-file.js";
 import { hasCode } from "./error-code.js";
-import { convertToParquet, type TargetColumn } from "./format-conversion.js";
+import { convertToParquet } from "./format-conversion.js";
 import type { DatasetRecord } from "./manifest.js";
 import { resolveSourceFormat } from "./source-format.js";
 import { withTempDirectory } from "./temp-directory.js";
+import type { AppendTarget } from "./text-append.js";
 
 /** An ingest, its fields already validated. */
 export interface IngestRequest {
@@ -95,9 +96,9 @@ async function ingest(deps: CommitDeps, request: IngestRequest): Promise<IngestO
     }
     const targetPath = join(directory, "converted.parquet");
     // An append is converted to the dataset's columns; a replacement keeps its own.
-    const conformTo = request.replaceAll ? undefined : await latestColumns(deps, dataset.name);
+    const appendTo = request.replaceAll ? undefined : await appendTarget(deps, dataset.name);
     await inSpan("catalog.convert", { "lakehouse.source.format": SourceFormat[format] }, () =>
-      convertToParquet(db, format, sourcePath, targetPath, conformTo),
+      convertToParquet(db, format, sourcePath, targetPath, appendTo),
     );
     const key = `${dataPrefix(dataset.name)}${randomUUID()}.parquet`;
     const sha256 = await sha256OfFile(targetPath);
@@ -164,13 +165,14 @@ async function deleteQuietly(deps: CommitDeps, key: string): Promise<void> {
   await deps.storage.deleteObject({ key }).catch(() => undefined);
 }
 
-/** The top-level columns of a dataset's latest snapshot; none when it has no snapshot yet. */
-async function latestColumns(deps: CommitDeps, name: string): Promise<TargetColumn[] | undefined> {
+/** The dataset and the top-level columns of its latest snapshot; none when it has no snapshot yet. */
+async function appendTarget(deps: CommitDeps, name: string): Promise<AppendTarget | undefined> {
   const { record, latest } = await deps.store.getDatasetWithLatest(name).catch((error: unknown) => {
     if (hasCode(error, Code.NotFound)) return { record: undefined, latest: 0n };
     throw error;
   });
   if (record === undefined || latest === 0n) return undefined;
   const { snapshot } = await deps.store.readSnapshot(record, latest);
-  return snapshot.schema?.fields.map(({ name: column, type }) => ({ name: column, type }));
+  const columns = snapshot.schema?.fields.map(({ name: column, type }) => ({ name: column, type }));
+  return columns === undefined || columns.length === 0 ? undefined : { dataset: name, columns };
 }

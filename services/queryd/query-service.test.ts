@@ -330,10 +330,11 @@ describe("WriteQueryResult", () => {
     expect(listed.objects.map((o) => o.key)).toEqual(first.snapshot?.files.map((f) => f.key));
   });
 
-  it("keeps 128-bit integers exact as DECIMAL(38,0) and refuses what Parquet would change, creating nothing", async () => {
+  it("keeps 128-bit integers exact as DECIMAL(38,0), nested ones too, and refuses what Parquet would change, creating nothing", async () => {
     const written = await fx.query.writeQueryResult({
       sql: `SELECT 12345678901234567::HUGEINT AS h, sum(id) AS total,
-              '170141183460469231731687303715884105'::UHUGEINT AS u FROM sales`,
+              '170141183460469231731687303715884105'::UHUGEINT AS u,
+              {'n': [18446744073709551617::HUGEINT]} AS nested FROM sales`,
       dataset: "wide_sums",
       createIfMissing: true,
     });
@@ -343,15 +344,15 @@ describe("WriteQueryResult", () => {
       "DECIMAL(38,0)",
       "DECIMAL(38,0)",
       "DECIMAL(38,0)",
+      'STRUCT("n" DECIMAL(38,0)[])',
     ]);
     expect(read.jsonRows).toEqual([
-      '{"h":"12345678901234567","total":"12497500","u":"170141183460469231731687303715884105"}',
+      '{"h":"12345678901234567","total":"12497500","u":"170141183460469231731687303715884105","nested":{"n":["18446744073709551617"]}}',
     ]);
     for (const sql of [
       "SELECT INTERVAL '3.000456 seconds' AS span",
       "SELECT [INTERVAL '1 day'] AS spans",
       "SELECT union_value(k := 1) AS u",
-      "SELECT {'n': 1::HUGEINT} AS nested",
     ]) {
       const error = await failure(
         fx.query.writeQueryResult({ sql, dataset: "refused_types", createIfMissing: true }),

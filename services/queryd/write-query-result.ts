@@ -12,12 +12,12 @@ import {
 } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { canonicalDatasetName } from "../catalogd/dataset-name.js";
 import { requireDatasetGrant } from "../kit/identity/dataset-grants.js";
+import { parquetExactStatement } from "../kit/parquet-exact-columns.js";
 import { sqlString } from "../kit/sql-text.js";
 import { dataPrefix } from "../kit/storage-layout.js";
 import { putObject, type StorageClient } from "../storaged/client.js";
 import { duckdbCall } from "./duckdb-errors.js";
 import type { FileCache } from "./file-cache.js";
-import { parquetExactStatement } from "./parquet-result-columns.js";
 import { bindParameters } from "./query-parameters.js";
 import type { CatalogClient, StatementDeps } from "./query-resolution.js";
 import { openQuerySession } from "./query-session.js";
@@ -124,6 +124,7 @@ async function copyToParquet(
           sql,
           columns.map((i) => query.columnName(i)),
           columns.map((i) => query.columnType(i)),
+          "UNSUPPORTED_RESULT_TYPE",
         );
       } finally {
         query.destroySync();

@@ -1,0 +1,155 @@
+import { Code } from "@connectrpc/connect";
+import { type DuckDBConnection, type DuckDBType, DuckDBTypeId } from "@duckdb/node-api";
+import { serviceError } from "../kit/errors.js";
+import { sqlIdentifier, sqlString } from "../kit/sql-text.js";
+
+/** A column of the dataset a converted file is to join: its name and DuckDB type. */
+export interface TargetColumn {
+  readonly name: string;
+  readonly type: string;
+}
+
+/** The dataset a text file is appended to. */
+export interface AppendTarget {
+  readonly dataset: string;
+  readonly columns: readonly TargetColumn[];
+}
+
+/** How DuckDB reads a CSV or JSON file: its own way, or with given column types. */
+export interface TextReader {
+  /** The table function call that reads the file as DuckDB does by itself. */
+  readonly guessed: string;
+  /** The same call with each column read as `types` says. */
+  typed(types: readonly TargetColumn[]): string;
+}
+
+/**
+ * The statement that reads a CSV or JSON file to append to `target`. A text
+ * file has no types of its own, and DuckDB guesses them anew for each file:
+ * a day whose amounts are all whole numbers reads as BIGINT and no longer
+ * fits a DOUBLE column, `10.50` in a VARCHAR column reads as the number 10.5.
+ * So a file with exactly the dataset's columns (by name, in any order) is
+ * read in the dataset's types, which keeps a VARCHAR column's text as written.
+ *
+ * That reading is accepted only where it agrees with DuckDB's own reading of
+ * the file, value for value: a 1.5 read into a BIGINT column (DuckDB would
+ * round it), a time of day into a DATE, a nested key the dataset lacks, are
+ * refused, never changed. A file with other columns is read as DuckDB reads
+ * it, and the commit refuses it, naming the difference.
+ *
+ * @throws FAILED_PRECONDITION (SCHEMA_CONFLICT) when nested fields differ;
+ *   INVALID_ARGUMENT (INEXACT_APPEND) when a value would change.
+ */
+export async function textAppendStatement(
+  connection: DuckDBConnection,
+  reader: TextReader,
+  target: AppendTarget,
+): Promise<string> {
+  const guessed = `SELECT * FROM ${reader.guessed}`;
+  const file = await columnTypes(connection, guessed);
+  const wanted = new Set(target.columns.map((column) => column.name));
+  if (file.size !== wanted.size || ![...file.keys()].every((name) => wanted.has(name))) {
+    return guessed;
+  }
+  const dataset = await columnTypes(
+    connection,
+    `SELECT ${target.columns.map(({ name, type }) => `CAST(NULL AS ${type}) AS ${sqlIdentifier(name)}`).join(", ")}`,
+  );
+  for (const { name } of target.columns) {
+    const difference = nestedDifference(name, file.get(name)!, dataset.get(name)!);
+    if (difference !== undefined) {
+      throw serviceError(
+        Code.FailedPrecondition,
+        "SCHEMA_CONFLICT",
+        `the file's columns differ from those of dataset "${target.dataset}": ${difference}`,
+        { dataset: target.dataset },
+      );
+    }
+  }
+  const columns = target.columns.map(({ name }) => sqlIdentifier(name)).join(", ");
+  const typed = `SELECT ${columns} FROM ${reader.typed(target.columns)}`;
+  const checks = target.columns.flatMap(({ name, type }) => {
+    const fileType = file.get(name)!;
+    const datasetType = dataset.get(name)!;
+    if (fileType.toString() === datasetType.toString() || fileType.toString() === "JSON") return [];
+    return [{ name, type, check: sameValue(sqlIdentifier(name), fileType, datasetType) }];
+  });
+  if (checks.length > 0) {
+    const changed = await connection.runAndReadAll(
+      `SELECT ${checks.map(({ name, check }, i) => `NOT (${check}) AS changed${i}, CAST(g.${sqlIdentifier(name)} AS VARCHAR) AS file${i}, CAST(t.${sqlIdentifier(name)} AS VARCHAR) AS read${i}`).join(", ")}
+       FROM (SELECT ${columns} FROM ${reader.guessed}) g POSITIONAL JOIN (${typed}) t
+       WHERE ${checks.map(({ check }) => `NOT (${check})`).join(" OR ")}
+       LIMIT 1`,
+    );
+    const row = changed.getRowsJS()[0];
+    if (row !== undefined) {
+      const i = checks.findIndex((_, index) => row[3 * index] === true);
+      const { name, type } = checks[Math.max(0, i)]!;
+      const [fileValue, readValue] = [row[3 * i + 1], row[3 * i + 2]].map((value) =>
+        value === null ? "NULL" : sqlString(String(value)),
+      );
+      throw serviceError(
+        Code.InvalidArgument,
+        "INEXACT_APPEND",
+        `column "${name}" is ${type} in dataset "${target.dataset}", and the file's value ${fileValue} would become ${readValue}; nothing was appended`,
+        { dataset: target.dataset, column: name },
+      );
+    }
+  }
+  return typed;
+}
+
+/** The names and types of a statement's columns, found without reading its rows. */
+async function columnTypes(
+  connection: DuckDBConnection,
+  statement: string,
+): Promise<Map<string, DuckDBType>> {
+  const result = await connection.run(`${statement} LIMIT 0`);
+  const names = result.columnNames();
+  const types = result.columnTypes();
+  return new Map(names.map((name, i) => [name, types[i]!]));
+}
+
+/**
+ * Whether the file's value `g.<column>` and the value read in the dataset's
+ * type `t.<column>` are the same. Compared in the file's type, so a fraction
+ * or a time of day lost on the way shows; for FLOAT and DOUBLE columns in the
+ * dataset's type, whose rounding is the type's own.
+ */
+function sameValue(column: string, fileType: DuckDBType, datasetType: DuckDBType): string {
+  const approximate =
+    datasetType.typeId === DuckDBTypeId.FLOAT || datasetType.typeId === DuckDBTypeId.DOUBLE;
+  return approximate
+    ? `t.${column} IS NOT DISTINCT FROM TRY_CAST(g.${column} AS ${datasetType.toString()})`
+    : `g.${column} IS NOT DISTINCT FROM TRY_CAST(t.${column} AS ${fileType.toString()})`;
+}
+
+/** The first nested field one side has and the other not, as `"a.b"`, if any. */
+function nestedDifference(path: string, file: DuckDBType, dataset: DuckDBType): string | undefined {
+  if (file.typeId === DuckDBTypeId.STRUCT && dataset.typeId === DuckDBTypeId.STRUCT) {
+    const datasetNames = new Set(dataset.entryNames);
+    const fileNames = new Set(file.entryNames);
+    const added = file.entryNames.find((name) => !datasetNames.has(name));
+    if (added !== undefined) return `the file has "${path}.${added}", the dataset not`;
+    const missing = dataset.entryNames.find((name) => !fileNames.has(name));
+    if (missing !== undefined) return `the dataset has "${path}.${missing}", the file not`;
+    for (const [i, name] of file.entryNames.entries()) {
+      const inner = nestedDifference(
+        `${path}.${name}`,
+        file.entryTypes[i]!,
+        dataset.entryTypes[dataset.entryNames.indexOf(name)]!,
+      );
+      if (inner !== undefined) return inner;
+    }
+    return undefined;
+  }
+  const listLike = (type: DuckDBType) =>
+    type.typeId === DuckDBTypeId.LIST || type.typeId === DuckDBTypeId.ARRAY;
+  if (listLike(file) && listLike(dataset)) {
+    return nestedDifference(`${path}[]`, file.valueType, dataset.valueType);
+  }
+  if (file.typeId === DuckDBTypeId.MAP && dataset.typeId === DuckDBTypeId.MAP) {
+    return nestedDifference(`${path}[]`, file.valueType, dataset.valueType);
+  }
+  return undefined;
+}
