@@ -68,6 +68,51 @@ describe("mergeColumnStats", () => {
     expect(merged.map((s) => [s.min, s.max, s.nullCount])).toEqual([["", "", -1n]]);
   });
 
+  it("merges the min/max of 600 columns, each compared as its own type", async () => {
+    const width = 600;
+    const fields = Array.from({ length: width }, (_, i) =>
+      create(FieldSchema, { name: `c${i}`, type: i % 2 === 0 ? "BIGINT" : "VARCHAR" }),
+    );
+    const part = (
+      bigint: (i: number) => [string, string],
+      text: (i: number) => [string, string],
+    ) => ({
+      rowCount: 2n,
+      columnStats: fields.map((f, i) => {
+        const [min, max] = i % 2 === 0 ? bigint(i) : text(i);
+        return stats(f.name, min, max, 0n);
+      }),
+    });
+    const merged = await db.withConnection((c) =>
+      mergeColumnStats(c, fields, [
+        part(
+          (i) => [`${i + 10}`, `${i + 99}`],
+          (i) => [`b${i}`, `y${i}`],
+        ),
+        part(
+          (i) => [`${i + 9}`, `${i + 100}`],
+          (i) => [`a${i}`, `z${i}`],
+        ),
+      ]),
+    );
+    expect(merged.map((s) => [s.column, s.min, s.max])).toEqual(
+      fields.map((f, i) =>
+        i % 2 === 0 ? [f.name, `${i + 9}`, `${i + 100}`] : [f.name, `a${i}`, `z${i}`],
+      ),
+    );
+  });
+
+  it("compares text holding NUL characters and quotes as it is", async () => {
+    const fields = [create(FieldSchema, { name: "t", type: "VARCHAR", nullable: true })];
+    const merged = await db.withConnection((c) =>
+      mergeColumnStats(c, fields, [
+        { rowCount: 2n, columnStats: [stats("t", "a\u0000b", "it's", 0n)] },
+        { rowCount: 2n, columnStats: [stats("t", "a\u0000c", "z\u0000'", 0n)] },
+      ]),
+    );
+    expect(merged.map((s) => [s.min, s.max])).toEqual([["a\u0000b", "z\u0000'"]]);
+  });
+
   it("keeps min/max only for ordered scalar types", () => {
     expect(hasOrderedStats("TIMESTAMP WITH TIME ZONE")).toBe(true);
     expect(hasOrderedStats("DECIMAL(38,10)")).toBe(true);

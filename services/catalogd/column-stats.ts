@@ -1,11 +1,16 @@
 import { create } from "@bufbuild/protobuf";
-import type { DuckDBConnection } from "@duckdb/node-api";
+import {
+  type DuckDBConnection,
+  type DuckDBListValue,
+  LIST,
+  listValue,
+  VARCHAR,
+} from "@duckdb/node-api";
 import {
   type ColumnStats,
   ColumnStatsSchema,
   type Field,
 } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
-import { sqlString } from "../kit/sql-text.js";
 
 /**
  * Types whose min/max catalogd records. They have a total order DuckDB renders as text
@@ -27,29 +32,68 @@ export interface MinMaxCandidates {
 }
 
 /**
+ * Columns compared per statement. Each column adds two subqueries, and DuckDB both caps a
+ * statement's expression depth (1000, reached near 500 columns) and binds wide statements
+ * in superlinear time, so wide files are compared in slices well below either.
+ */
+const COLUMNS_PER_STATEMENT = 100;
+
+const CANDIDATE_LIST = LIST(VARCHAR);
+
+/**
  * Picks the smallest min and largest max of each column by comparing the values as
  * their DuckDB type (text order would put "10" before "9"), and renders them back
  * through DuckDB so the result reads exactly as DuckDB's own `min(col)::VARCHAR`.
- * A value DuckDB cannot parse back makes that column's min/max unknown ("").
+ * Candidates are bound as parameters, never pasted into SQL, so any text (quotes, NUL
+ * characters) compares as it is. A value DuckDB cannot parse back, or a type without
+ * ordered statistics, makes that column's min/max unknown ("").
  */
 export async function typedMinMax(
   connection: DuckDBConnection,
   columns: readonly MinMaxCandidates[],
 ): Promise<{ min: string; max: string }[]> {
-  if (columns.length === 0) return [];
-  const list = (values: readonly string[]) => `[${values.map(sqlString).join(", ")}]::VARCHAR[]`;
-  const pick = (fn: "min" | "max", type: string, values: readonly string[]) =>
-    `(SELECT CASE WHEN count(TRY_CAST(v AS ${type})) = count(v) THEN ${fn}(TRY_CAST(v AS ${type}))::VARCHAR END FROM unnest(${list(values)}) AS t(v))`;
-  const selects = columns.flatMap((column, i) => [
-    `${pick("min", column.type, column.mins)} AS min${i}`,
-    `${pick("max", column.type, column.maxes)} AS max${i}`,
-  ]);
-  const reader = await connection.runAndReadAll(`SELECT ${selects.join(", ")}`);
-  const row = reader.getRows()[0] ?? [];
-  return columns.map((_, i) => ({
-    min: typeof row[2 * i] === "string" ? (row[2 * i] as string) : "",
-    max: typeof row[2 * i + 1] === "string" ? (row[2 * i + 1] as string) : "",
-  }));
+  const bounds: { min: string; max: string }[] = [];
+  for (let start = 0; start < columns.length; start += COLUMNS_PER_STATEMENT) {
+    const slice = columns.slice(start, start + COLUMNS_PER_STATEMENT);
+    bounds.push(...(await typedMinMaxOfSlice(connection, slice)));
+  }
+  return bounds;
+}
+
+/** One statement of `typedMinMax`: two subqueries and two bound lists per column. */
+async function typedMinMaxOfSlice(
+  connection: DuckDBConnection,
+  columns: readonly MinMaxCandidates[],
+): Promise<{ min: string; max: string }[]> {
+  const pick = (fn: "min" | "max", type: string, parameter: number) =>
+    `(SELECT CASE WHEN count(TRY_CAST(v AS ${type})) = count(v) THEN ${fn}(TRY_CAST(v AS ${type}))::VARCHAR END FROM unnest($${parameter}::VARCHAR[]) AS t(v))`;
+  const selects: string[] = [];
+  const lists: DuckDBListValue[] = [];
+  for (const [i, column] of columns.entries()) {
+    // The type is the only input spliced into the SQL text: just the fixed names
+    // `hasOrderedStats` accepts get there.
+    if (!hasOrderedStats(column.type)) {
+      selects.push(`NULL AS min${i}`, `NULL AS max${i}`);
+      continue;
+    }
+    lists.push(listValue(column.mins), listValue(column.maxes));
+    selects.push(`${pick("min", column.type, lists.length - 1)} AS min${i}`);
+    selects.push(`${pick("max", column.type, lists.length)} AS max${i}`);
+  }
+  const prepared = await connection.prepare(`SELECT ${selects.join(", ")}`);
+  try {
+    if (lists.length > 0) {
+      prepared.bind(
+        lists,
+        lists.map(() => CANDIDATE_LIST),
+      );
+    }
+    const row = (await prepared.runAndReadAll()).getRows()[0] ?? [];
+    const text = (value: unknown) => (typeof value === "string" ? value : "");
+    return columns.map((_, i) => ({ min: text(row[2 * i]), max: text(row[2 * i + 1]) }));
+  } finally {
+    prepared.destroySync();
+  }
 }
 
 /** One part (a row group of a file, or a file of a snapshot) to fold into statistics. */
@@ -69,14 +113,22 @@ export async function mergeColumnStats(
   fields: readonly Field[],
   parts: readonly StatsPart[],
 ): Promise<ColumnStats[]> {
+  // Looked up by name once per part: wide files make a linear search per column quadratic.
+  const partStats = parts.map((part) => {
+    const byColumn = new Map<string, ColumnStats>();
+    for (const stats of part.columnStats) {
+      if (!byColumn.has(stats.column)) byColumn.set(stats.column, stats);
+    }
+    return { rowCount: part.rowCount, byColumn };
+  });
   const merged = fields.map((field) => {
     let nullCount = 0n;
     let nullsKnown = true;
     let minMaxKnown = hasOrderedStats(field.type);
     const mins: string[] = [];
     const maxes: string[] = [];
-    for (const part of parts) {
-      const stats = part.columnStats.find((s) => s.column === field.name);
+    for (const part of partStats) {
+      const stats = part.byColumn.get(field.name);
       if (stats === undefined || stats.nullCount < 0n) nullsKnown = false;
       else nullCount += stats.nullCount;
       const allNull = stats !== undefined && stats.nullCount === part.rowCount;
@@ -94,8 +146,9 @@ export async function mergeColumnStats(
     connection,
     ordered.map((m) => ({ type: m.field.type, mins: m.mins, maxes: m.maxes })),
   );
+  const boundOf = new Map(ordered.map((m, i) => [m, bounds[i]]));
   return merged.map((m) => {
-    const bound = bounds[ordered.indexOf(m)];
+    const bound = boundOf.get(m);
     return create(ColumnStatsSchema, {
       column: m.field.name,
       min: bound?.min ?? "",

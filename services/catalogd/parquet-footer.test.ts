@@ -98,6 +98,53 @@ describe("readParquetFooter", () => {
     ).toEqual(expected);
   });
 
+  it("reads min and max equal to DuckDB's own for each of 600 columns of several types", async () => {
+    const kinds = [
+      (i: number) => `((r * 7 + ${i}) % 1000)::BIGINT`,
+      (i: number) => `'v' || ((r * 13 + ${i}) % 997)`,
+      (i: number) => `(((r + ${i}) % 500) / 4)::DECIMAL(10,2)`,
+      (i: number) => `DATE '2020-01-01' + ((r + ${i}) % 400)::INTEGER`,
+      (i: number) => `(r - 1500 + ${i}) * 0.5`,
+    ];
+    const columns = Array.from({ length: 600 }, (_, i) => `c${i}`);
+    const select = `SELECT ${columns.map((c, i) => `${kinds[i % kinds.length]!(i)} AS ${c}`).join(", ")}
+                    FROM range(3000) t(r)`;
+    const path = await writeParquet("wide.parquet", select, ", ROW_GROUP_SIZE 2048");
+    const footer = await readParquetFooter(db, path);
+    const expected = await db.withConnection(async (c) => {
+      const parts = columns.map((x) => `min(${x})::VARCHAR, max(${x})::VARCHAR`);
+      const row = (
+        await c.runAndReadAll(`SELECT ${parts.join(", ")} FROM read_parquet('${path}')`)
+      ).getRows()[0]!;
+      return columns.map((column, i) => ({ column, min: row[2 * i], max: row[2 * i + 1] }));
+    });
+    const groups = await db.withConnection(async (c) =>
+      Number(
+        (
+          await c.runAndReadAll(
+            `SELECT count(DISTINCT row_group_id) FROM parquet_metadata('${path}')`,
+          )
+        ).getRows()[0]![0],
+      ),
+    );
+    expect(groups).toBeGreaterThan(1);
+    expect(footer.rowCount).toBe(3000n);
+    expect(footer.columnStats.map((s) => ({ column: s.column, min: s.min, max: s.max }))).toEqual(
+      expected,
+    );
+  });
+
+  it("reads a text min and max holding NUL characters exactly", async () => {
+    const path = await writeParquet(
+      "nul.parquet",
+      `SELECT * FROM (VALUES ('b'), ('a' || chr(0) || 'b'), ('z' || chr(0)), (NULL)) t(s)`,
+    );
+    const footer = await readParquetFooter(db, path);
+    expect(footer.columnStats).toMatchObject([
+      { column: "s", min: "a\u0000b", max: "z\u0000", nullCount: 1n },
+    ]);
+  });
+
   it("keeps names with quotes and spaces exactly as in the file", async () => {
     const path = await writeParquet(
       "names.parquet",

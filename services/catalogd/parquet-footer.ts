@@ -48,13 +48,9 @@ interface SchemaNode {
  */
 export async function readParquetFooter(db: CatalogDuckDB, path: string): Promise<ParquetFooter> {
   await assertParquetMagic(path);
-  return db.withConnection(async (connection) => {
-    try {
-      return await readFooter(connection, path);
-    } catch (error) {
-      throw duckdbError(error, "NOT_PARQUET", "the object is not a readable Parquet file", [path]);
-    }
-  });
+  return db.withConnection(async (connection) =>
+    describeFooter(connection, await listFooter(connection, path)),
+  );
 }
 
 /** Parquet files start and end with `PAR1`; checking first keeps DuckDB off other bytes. */
@@ -80,15 +76,54 @@ async function assertParquetMagic(path: string): Promise<void> {
   }
 }
 
-async function readFooter(connection: DuckDBConnection, path: string): Promise<ParquetFooter> {
+/** The footer as DuckDB lists it, before catalogd interprets it. */
+interface FooterListing {
+  readonly names: string[];
+  readonly types: DuckDBType[];
+  readonly schemaRows: Record<string, unknown>[];
+  readonly rowCount: bigint;
+  readonly statsRows: Record<string, unknown>[];
+}
+
+/**
+ * Everything catalogd reads from the file itself. Only a failure here means the file is
+ * unreadable (NOT_PARQUET); later steps work on these listings, so their failures are
+ * catalogd's own and stay unexpected errors.
+ */
+async function listFooter(connection: DuckDBConnection, path: string): Promise<FooterListing> {
   const source = sqlString(path);
-  const columns = await connection.runAndReadAll(`SELECT * FROM read_parquet(${source}) LIMIT 0`);
-  const names = columns.columnNames();
-  const types = columns.columnTypes();
-  const schemaRows = await connection.runAndReadAll(
-    `SELECT name, repetition_type, coalesce(num_children, 0)::INTEGER AS n FROM parquet_schema(${source})`,
-  );
-  const root = buildSchemaTree(schemaRows.getRowObjectsJS());
+  try {
+    const columns = await connection.runAndReadAll(`SELECT * FROM read_parquet(${source}) LIMIT 0`);
+    const schemaRows = await connection.runAndReadAll(
+      `SELECT name, repetition_type, coalesce(num_children, 0)::INTEGER AS n FROM parquet_schema(${source})`,
+    );
+    const fileRows = await connection.runAndReadAll(
+      `SELECT num_rows::BIGINT AS n FROM parquet_file_metadata(${source})`,
+    );
+    const statsRows = await connection.runAndReadAll(
+      `SELECT row_group_id::BIGINT AS rg, row_group_num_rows::BIGINT AS rows, column_id::INTEGER AS col,
+              stats_min_value AS min, stats_max_value AS max, stats_null_count::BIGINT AS nulls
+       FROM parquet_metadata(${source}) ORDER BY rg, col`,
+    );
+    return {
+      names: columns.columnNames(),
+      types: columns.columnTypes(),
+      schemaRows: schemaRows.getRowObjectsJS(),
+      rowCount: BigInt((fileRows.getRowObjectsJS()[0]?.n as bigint | undefined) ?? 0n),
+      statsRows: statsRows.getRowObjectsJS(),
+    };
+  } catch (error) {
+    throw duckdbError(error, "NOT_PARQUET", "the object is not a readable Parquet file", [path]);
+  }
+}
+
+/** Turns the listings into catalogd's schema and statistics (types rendered by DuckDB). */
+async function describeFooter(
+  connection: DuckDBConnection,
+  listing: FooterListing,
+): Promise<ParquetFooter> {
+  const { names, types } = listing;
+  const root = buildSchemaTree(listing.schemaRows);
 
   const typeNodes: DuckDBType[] = [];
   const collect = (type: DuckDBType) => {
@@ -119,12 +154,8 @@ async function readFooter(connection: DuckDBConnection, path: string): Promise<P
     return field;
   });
 
-  const fileRows = await connection.runAndReadAll(
-    `SELECT num_rows::BIGINT AS n FROM parquet_file_metadata(${source})`,
-  );
-  const rowCount = BigInt((fileRows.getRowObjectsJS()[0]?.n as bigint | undefined) ?? 0n);
-  const columnStats = await readColumnStats(connection, source, fields, leafIds);
-  return { schema: create(SchemaSchema, { fields }), rowCount, columnStats };
+  const columnStats = await readColumnStats(connection, listing.statsRows, fields, leafIds);
+  return { schema: create(SchemaSchema, { fields }), rowCount: listing.rowCount, columnStats };
 }
 
 /** The nested entries of a DuckDB type, named as the Field children are. */
@@ -197,25 +228,20 @@ async function renderTypes(connection: DuckDBConnection, types: DuckDBType[]): P
 }
 
 /**
- * Statistics of the top-level primitive columns from the row-group statistics in the
- * footer; nested columns get unknown statistics (empty min/max, null_count -1).
+ * Statistics of the top-level primitive columns from the footer's row-group statistics
+ * (`parquet_metadata` rows); nested columns get unknown statistics (empty min/max, null_count -1).
  */
 async function readColumnStats(
   connection: DuckDBConnection,
-  source: string,
+  statsRows: Record<string, unknown>[],
   fields: Field[],
   leafIds: (number | undefined)[],
 ): Promise<ColumnStats[]> {
-  const reader = await connection.runAndReadAll(
-    `SELECT row_group_id::BIGINT AS rg, row_group_num_rows::BIGINT AS rows, column_id::INTEGER AS col,
-            stats_min_value AS min, stats_max_value AS max, stats_null_count::BIGINT AS nulls
-     FROM parquet_metadata(${source}) ORDER BY rg, col`,
-  );
   const rowGroups = new Map<
     bigint,
     { rows: bigint; byColumn: Map<number, Record<string, unknown>> }
   >();
-  for (const row of reader.getRowObjectsJS()) {
+  for (const row of statsRows) {
     const id = row.rg as bigint;
     const group = rowGroups.get(id) ?? { rows: row.rows as bigint, byColumn: new Map() };
     group.byColumn.set(row.col as number, row);
