@@ -1,8 +1,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
@@ -24,22 +31,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A config file placing every service on its own free port and its data in a temp folder. */
+/**
+ * A config file placing every service on its own free port and its data in a
+ * temp folder, which can also be the launcher's working directory (it sees
+ * the repository's packages there).
+ */
 async function systemConfig(overrides: Record<string, Record<string, unknown>> = {}) {
   const folder = mkdtempSync(join(tmpdir(), "launcher-"));
+  symlinkSync(resolve("node_modules"), join(folder, "node_modules"));
   const ports = Object.fromEntries(
     await Promise.all(services.map(async (name) => [name, await freePort()])),
   );
-  // No peer URLs: the launcher derives them from the listen addresses.
+  // No peer URLs and no service directories: the launcher derives them from
+  // the listen addresses and the data directory.
   const config = {
     launcher: { dataDirectory: join(folder, "data") },
-    storaged: { listen: `127.0.0.1:${ports.storaged}`, local: { root: join(folder, "storage") } },
-    catalogd: { listen: `127.0.0.1:${ports.catalogd}`, workDirectory: join(folder, "work") },
-    queryd: {
-      listen: `127.0.0.1:${ports.queryd}`,
-      cacheDirectory: join(folder, "cache"),
-      tempDirectory: join(folder, "tmp"),
-    },
+    storaged: { listen: `127.0.0.1:${ports.storaged}` },
+    catalogd: { listen: `127.0.0.1:${ports.catalogd}` },
+    queryd: { listen: `127.0.0.1:${ports.queryd}` },
     aibridge: { listen: `127.0.0.1:${ports.aibridge}` },
     gateway: { listen: `127.0.0.1:${ports.gateway}` },
   };
@@ -47,7 +56,7 @@ async function systemConfig(overrides: Record<string, Record<string, unknown>> =
     Object.assign(config[section as keyof typeof config], values);
   const file = join(folder, "lakehouse.yaml");
   writeFileSync(file, stringify(config));
-  return { file, ports, dataDirectory: config.launcher.dataDirectory };
+  return { file, folder, ports, dataDirectory: config.launcher.dataDirectory };
 }
 
 const launchers: ChildProcess[] = [];
@@ -55,14 +64,18 @@ afterEach(() => {
   for (const launcher of launchers.splice(0)) launcher.kill("SIGKILL");
 });
 
-/** `npm start`, or the launcher process itself when its own pid matters. */
-function startLauncher(configFile: string, via: "npm" | "node" = "npm") {
+/**
+ * `npm start`, or the launcher process itself when its own pid or working
+ * directory matters.
+ */
+function startLauncher(configFile: string, via: "npm" | "node" = "npm", cwd = process.cwd()) {
   const command =
     via === "npm"
       ? (["npm", ["start", "--silent"]] as const)
-      : ([process.execPath, ["--import", "tsx", "services/launcher/main.ts"]] as const);
+      : ([process.execPath, ["--import", "tsx", resolve("services/launcher/main.ts")]] as const);
   // Its own process group, as a terminal's foreground job: Ctrl-C is SIGINT to the group.
   const child = spawn(command[0], command[1], {
+    cwd,
     env: { ...process.env, LAKEHOUSE_CONFIG: configFile },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
@@ -139,11 +152,16 @@ describe("npm start", () => {
     expect(stoppedInOrder(run.output())).toEqual([...services].reverse());
   }, 90_000);
 
-  it("refuses a second start on its data or its ports, and on Ctrl-C stops the services gateway first, storaged last", async () => {
-    const { file, ports } = await systemConfig();
-    const run = startLauncher(file, "node");
+  it("keeps every service directory in its data directory, refuses a second start on its data or its ports, and on Ctrl-C stops the services gateway first, storaged last", async () => {
+    const { file, folder, ports, dataDirectory } = await systemConfig();
+    const run = startLauncher(file, "node", folder);
     await untilRunning(run);
     expect(await isServing(ports.gateway)).toBe(true);
+    // The directory defaults (.data/storage, ...) land in the data directory, not the working one.
+    for (const leaf of ["storage", "catalog-work", "query-cache", "query-tmp"]) {
+      expect(statSync(join(dataDirectory, leaf)).isDirectory()).toBe(true);
+    }
+    expect(existsSync(join(folder, ".data"))).toBe(false);
 
     // A second launcher on the same data, or on the same ports, stops before starting anything.
     const sameData = startLauncher(file, "node");

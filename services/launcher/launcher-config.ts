@@ -7,8 +7,10 @@ import { z } from "zod";
  */
 export const launcherConfigSchema = z.object({
   /**
-   * Where `npm start` keeps what it creates for the services: the local
-   * signing key pair and the internal secret (under `keys/`).
+   * Where `npm start` keeps one installation: the local signing key pair and
+   * the internal secret (under `keys/`), and every service directory left at
+   * its default (`storage/`, `catalog-work/`, `query-cache/`, ...), so another
+   * data directory is another system sharing nothing with this one.
    */
   dataDirectory: z.string().min(1).default(".data"),
   /** Lifetime of the admin token printed at start, in seconds. */

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from "../kit/config.js";
 import type { InternalAuthSettings } from "../kit/identity/internal-auth.js";
+import { dataDirectoryEnvironment } from "./data-directories.js";
 import { lockDataDirectory } from "./data-directory-lock.js";
 import { assertListenAddressesFree, configFile, localUrl, startSystem } from "./launcher.js";
 import { launcherConfigSchema } from "./launcher-config.js";
@@ -57,7 +58,12 @@ if (credentials.files.created) {
 process.stdout.write(`Starting ${services.length} services${file ? ` with ${file}` : ""}...\n`);
 const system = await startSystem({
   services,
-  env: { ...env, ...credentials.env, ...peerUrlEnvironment(services) },
+  env: {
+    ...env,
+    ...credentials.env,
+    ...peerUrlEnvironment(services),
+    ...dataDirectoryEnvironment(launcher.dataDirectory, configs),
+  },
   onOutput: (line) => process.stdout.write(`${line}\n`),
   startTimeoutMs: 60_000,
   stopTimeoutMs: 20_000,
