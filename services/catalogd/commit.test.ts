@@ -4,6 +4,7 @@ import type { PutObjectRequest } from "../../gen/lakehouse/storage/v1/storage_pb
 import type { StorageClient } from "../storaged/client.js";
 import { putObject } from "../storaged/client.js";
 import { type CommitDeps, commitChange, findKeyedCommit, prepareAddedFiles } from "./commit.js";
+import { deleteDataset } from "./dataset-maintenance.js";
 import type { DatasetRecord } from "./manifest.js";
 import { createManifestStore } from "./manifest-store.js";
 import { type CatalogFixture, startCatalogFixture } from "./testing/catalog-fixture.js";
@@ -130,6 +131,34 @@ describe("commitChange", () => {
     );
     expect(outcomes.map((o) => o.stored.snapshot.version).sort()).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
     for (const key of keys) expect(counts.get(key)).toBe(1);
+  });
+
+  it("fails with NOT_FOUND, leaving no manifest, when the dataset was dropped (and maybe made again) before the commit landed", async () => {
+    const deps = depsWith(fx.storage);
+    const dropped = await newDataset(deps);
+    await putObject(fx.storage, "uploads/late/a.parquet", parquet);
+    await putObject(fx.storage, "uploads/late/b.parquet", parquet);
+    await commitChange(
+      deps,
+      change(dropped, await prepareAddedFiles(deps, dropped.name, ["uploads/late/a.parquet"])),
+    );
+    const late = await prepareAddedFiles(deps, dropped.name, ["uploads/late/b.parquet"]);
+    // Another replica drops it; this one still holds the record and its latest version.
+    await deleteDataset(depsWith(fx.storage), dropped);
+    const gone = await commitChange(deps, change(dropped, late)).catch((e: unknown) =>
+      ConnectError.from(e),
+    );
+    expect((gone as ConnectError).code).toBe(Code.NotFound);
+    expect(await deps.store.listVersions(dropped)).toEqual([]);
+
+    const reborn = { ...dropped, id: crypto.randomUUID() };
+    await deps.store.createDataset(reborn);
+    const stale = await commitChange(deps, change(dropped, late)).catch((e: unknown) =>
+      ConnectError.from(e),
+    );
+    expect((stale as ConnectError).code).toBe(Code.NotFound);
+    expect(await deps.store.listVersions(dropped)).toEqual([]);
+    expect(await deps.store.latestVersion(reborn)).toBe(0n);
   });
 
   it("commits racing repeats of one idempotency key once and replays the rest", async () => {

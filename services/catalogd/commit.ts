@@ -144,7 +144,8 @@ async function searchManifests(
  * so a repeat that races its original still returns the original.
  *
  * @throws INVALID_ARGUMENT (FILE_NOT_IN_SNAPSHOT, DUPLICATE_FILE, NOTHING_TO_COMMIT);
- *   FAILED_PRECONDITION (SCHEMA_CONFLICT); ABORTED (CONCURRENT_COMMIT, TOO_MUCH_CONTENTION).
+ *   FAILED_PRECONDITION (SCHEMA_CONFLICT); ABORTED (CONCURRENT_COMMIT, TOO_MUCH_CONTENTION);
+ *   NOT_FOUND (DATASET_NOT_FOUND) when the dataset was deleted before the commit landed.
  */
 export async function commitChange(deps: CommitDeps, change: CommitChange): Promise<CommitOutcome> {
   const { store } = deps;
@@ -194,6 +195,7 @@ async function commitWithRetries(
       await store.writeIdempotencyMarker(dataset, change.idempotencyKey, version);
     }
     if (await store.writeSnapshot(dataset, stored)) {
+      await assertStillExists(store, dataset, version, lost);
       await afterCommit(store, change, version, lost);
       return { stored, replayed: false };
     }
@@ -209,6 +211,36 @@ async function commitWithRetries(
     if (expected === 0n) await sleep(Math.random() * Math.min(1_000, 5 * 2 ** attempt));
     latest = await store.latestVersion(dataset);
   }
+}
+
+/**
+ * Makes sure the dataset a manifest was just written for still exists, as the same
+ * dataset: a drop (or a drop and a new dataset of the same name) that came first has
+ * already removed the record, so the manifest would be acknowledged and never seen. It
+ * is removed again, with its marker, and the commit fails; a drop that comes later
+ * finds the manifest and removes it with the rest.
+ *
+ * @throws NOT_FOUND (DATASET_NOT_FOUND).
+ */
+async function assertStillExists(
+  store: ManifestStore,
+  dataset: DatasetRecord,
+  version: bigint,
+  lost: bigint[],
+): Promise<void> {
+  const current = await store.getDataset(dataset.name).catch((error: unknown) => {
+    if (hasCode(error, Code.NotFound)) return undefined;
+    throw error;
+  });
+  if (current?.id === dataset.id) return;
+  await store.deleteSnapshot(dataset, version).catch(() => undefined);
+  lost.push(version);
+  throw serviceError(
+    Code.NotFound,
+    "DATASET_NOT_FOUND",
+    `dataset "${dataset.name}" was deleted while this commit ran; nothing was committed`,
+    { dataset: dataset.name },
+  );
 }
 
 /**
