@@ -329,6 +329,37 @@ describe("CatalogService", () => {
     expect(missing.code).toBe(Code.NotFound);
   });
 
+  it("reads a CSV with the reader options of the request and refuses unknown ones, creating nothing", async () => {
+    await upload("uploads/semi.txt", "id;amount\n1;NA\n2;3,5\n");
+    const bad = await failure(
+      fx.catalog.ingestObject({
+        dataset: "semi",
+        sourceKey: "uploads/semi.txt",
+        format: SourceFormat.CSV,
+        createIfMissing: true,
+        readerOptions: { delim: ";", filename: "true" },
+      }),
+    );
+    expect(bad.code).toBe(Code.InvalidArgument);
+    expect(errorReason(bad)).toBe("INVALID_READER_OPTION");
+    expect((await failure(fx.catalog.getDataset({ name: "semi" }))).code).toBe(Code.NotFound);
+    const done = await fx.catalog.ingestObject({
+      dataset: "semi",
+      sourceKey: "uploads/semi.txt",
+      format: SourceFormat.CSV,
+      createIfMissing: true,
+      readerOptions: { delim: ";", nullstr: "NA", decimal_separator: "," },
+    });
+    expect(done.snapshot?.schema?.fields.map((f) => `${f.name} ${f.type}`)).toEqual([
+      "id BIGINT",
+      "amount DOUBLE",
+    ]);
+    expect(done.snapshot?.columnStats.map((c) => [c.column, c.min, c.max, c.nullCount])).toEqual([
+      ["id", "1", "2", 0n],
+      ["amount", "3.5", "3.5", 1n],
+    ]);
+  });
+
   it("refuses a CSV object registered as Parquet with INVALID_ARGUMENT", async () => {
     await fx.catalog.createDataset({ name: "notparquet" });
     await upload("uploads/fake.parquet", "a,b\n1,2\n");

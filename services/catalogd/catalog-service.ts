@@ -25,6 +25,7 @@ import { createManifestStore } from "./manifest-store.js";
 import { decodePageToken, encodePageToken, resolvePageSize } from "./page-token.js";
 import { checkIdempotencyKey, checkText, checkVersion, requireText } from "./request-checks.js";
 import { diffSnapshots } from "./snapshot-diff.js";
+import { DEFAULT_ORPHAN_GRACE_MS } from "./unreferenced-files.js";
 
 /** Options of {@link createCatalogService}. */
 export interface CatalogServiceOptions {
@@ -43,8 +44,13 @@ export interface CatalogServiceOptions {
   readonly callerOf?: (context: HandlerContext) => CallerIdentity;
   /** Lost races a commit without expected parent survives before ABORTED; default 100. */
   readonly maxCommitAttempts?: number;
-  /** The clock for commit and create times. */
+  /** The clock for commit and create times, and for the ages of orphaned files. */
   readonly now?: () => Date;
+  /**
+   * How old an unreferenced file under a dataset's data prefix must be before
+   * ExpireSnapshots deletes it; default DEFAULT_ORPHAN_GRACE_MS (1 hour).
+   */
+  readonly orphanGraceMs?: number;
 }
 
 /** Manifests read at once while listing. */
@@ -257,6 +263,7 @@ export function createCatalogService(
         deleteSource: request.deleteSource,
         author: authorOf(context),
         createDataset,
+        readerOptions: request.readerOptions,
       });
       return {
         snapshot: outcome.stored.snapshot,
@@ -268,7 +275,10 @@ export function createCatalogService(
 
     async expireSnapshots(request, context) {
       const record = await getDataset(context, request.dataset);
-      const result = await expireSnapshots(deps, record, request.keepLast);
+      const result = await expireSnapshots(deps, record, request.keepLast, {
+        graceMs: options.orphanGraceMs ?? DEFAULT_ORPHAN_GRACE_MS,
+        now: deps.now(),
+      });
       return { expiredVersions: result.expiredVersions, deletedFiles: BigInt(result.deletedFiles) };
     },
   };

@@ -37,6 +37,7 @@ import { SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { errorReason } from "../kit/errors.js";
 import { type CatalogDuckDB, openCatalogDuckDB } from "./catalog-duckdb.js";
 import { type ConvertibleFormat, convertToParquet } from "./format-conversion.js";
+import { readerOptionArguments } from "./reader-options.js";
 import type { AppendTarget } from "./text-append.js";
 
 let workDirectory: string;
@@ -58,11 +59,13 @@ async function convert(
   format: ConvertibleFormat,
   body: string | Uint8Array,
   appendTo?: AppendTarget,
+  readerOptions: Record<string, string> = {},
 ) {
   const source = join(workDirectory, `source-${++counter}`);
   const target = join(workDirectory, `target-${counter}.parquet`);
   await writeFile(source, body);
-  await convertToParquet(db, format, source, target, appendTo);
+  const readerArguments = readerOptionArguments(format, readerOptions);
+  await convertToParquet(db, format, source, target, { appendTo, readerArguments });
   return readBack(`read_parquet('${target}')`);
 }
 
@@ -248,6 +251,45 @@ describe("convertToParquet", () => {
     const gzipJson = await convert(SourceFormat.JSON, gzipSync(ndjson));
     expect(gzipJson).toEqual(await duckdbReads("events.ndjson", ndjson));
     expect(gzipJson.types).toEqual(["a BIGINT", "b VARCHAR"]);
+  });
+
+  it("reads CSV with the reader options given, appends included", async () => {
+    const body = "id;score;note\n1;NA;x\n2;2,5;NA\n";
+    const options = { delim: ";", nullstr: "NA", decimal_separator: "," };
+    const result = await convert(SourceFormat.CSV, body, undefined, options);
+    expect(result.types).toEqual(["id BIGINT", "score DOUBLE", "note VARCHAR"]);
+    expect(result.rows).toEqual([
+      ["1", null, "x"],
+      ["2", "2.5", null],
+    ]);
+    const appended = await convert(
+      SourceFormat.CSV,
+      "note;id;score\nNA;3;1\n",
+      {
+        dataset: "scores",
+        columns: [
+          { name: "id", type: "BIGINT" },
+          { name: "score", type: "DOUBLE" },
+          { name: "note", type: "VARCHAR" },
+        ],
+      },
+      options,
+    );
+    expect(appended.rows).toEqual([["3", "1.0", null]]);
+  });
+
+  it("samples the whole file when a key or value first appears past DuckDB's sample", async () => {
+    const records = Array.from({ length: 25_000 }, (_, i) => `{"n": ${i}}`);
+    const lateKey = await convert(
+      SourceFormat.JSON,
+      `${[...records, '{"n": 1, "late": "x"}'].join("\n")}\n`,
+    );
+    expect(lateKey.types).toEqual(["n BIGINT", "late VARCHAR"]);
+    expect(lateKey.rows.at(-1)).toEqual(["1", "x"]);
+    const rows = Array.from({ length: 25_000 }, (_, i) => `${i}`);
+    const lateText = await convert(SourceFormat.CSV, `qty\n${[...rows, "N/A"].join("\n")}\n`);
+    expect(lateText.types).toEqual(["qty VARCHAR"]);
+    expect(lateText.rows.at(-1)).toEqual(["N/A"]);
   });
 
   it("converts a JSON array of objects and newline-delimited JSON alike", async () => {

@@ -35,8 +35,9 @@ export async function convertToParquet(
   format: ConvertibleFormat,
   sourcePath: string,
   targetPath: string,
-  appendTo?: AppendTarget,
+  options: ConversionOptions = {},
 ): Promise<void> {
+  const { appendTo, readerArguments = "" } = options;
   const target = sqlString(targetPath);
   const source = sqlString(sourcePath);
   // Given explicitly: DuckDB would otherwise guess it from the name, which the local
@@ -47,19 +48,33 @@ export async function convertToParquet(
       switch (format) {
         case SourceFormat.CSV:
         case SourceFormat.JSON: {
-          const reader = textReader(format, `${source}, ${compression}`);
-          const rows =
-            appendTo === undefined
-              ? `SELECT * FROM ${reader.guessed}`
-              : await textAppendStatement(connection, reader, appendTo);
-          const probe = await connection.run(`${rows} LIMIT 0`);
-          const exact = parquetExactStatement(
-            rows,
-            probe.columnNames(),
-            probe.columnTypes(),
-            "UNSUPPORTED_SOURCE_TYPE",
-          );
-          await connection.run(`COPY (${exact}) TO ${target} (FORMAT parquet)`);
+          const write = async (sampling: string) => {
+            const reader = textReader(
+              format,
+              `${source}, ${compression}${readerArguments}${sampling}`,
+            );
+            const rows =
+              appendTo === undefined
+                ? `SELECT * FROM ${reader.guessed}`
+                : await textAppendStatement(connection, reader, appendTo);
+            const probe = await connection.run(`${rows} LIMIT 0`);
+            const exact = parquetExactStatement(
+              rows,
+              probe.columnNames(),
+              probe.columnTypes(),
+              "UNSUPPORTED_SOURCE_TYPE",
+            );
+            await connection.run(`COPY (${exact}) TO ${target} (FORMAT parquet)`);
+          };
+          try {
+            await write("");
+          } catch (error) {
+            // DuckDB guesses columns and types from the first rows only: a key or a
+            // value that first appears later fails the read, and its message says to
+            // sample more. Then the whole file is sampled, unless the caller chose.
+            if (!samplingTooSmall(error) || /\bsample_size =/.test(readerArguments)) throw error;
+            await write(", sample_size = -1");
+          }
           return;
         }
         case SourceFormat.ARROW_IPC: {
@@ -85,10 +100,25 @@ export async function convertToParquet(
   });
 }
 
+/** Options of {@link convertToParquet}. */
+export interface ConversionOptions {
+  /** The dataset a CSV or JSON file is appended to, whose types it is read in. */
+  readonly appendTo?: AppendTarget | undefined;
+  /** Reader options for CSV and JSON, as `readerOptionArguments` writes them. */
+  readonly readerArguments?: string;
+}
+
+/** Whether DuckDB failed because its sample of the file's first rows missed something. */
+function samplingTooSmall(error: unknown): boolean {
+  return (
+    error instanceof Error && !(error instanceof ConnectError) && /sample_size/.test(error.message)
+  );
+}
+
 /**
- * DuckDB's readers of a CSV or JSON file. Every option but the given types is
- * DuckDB's default, so the header, delimiter, column names and types are those
- * of `FROM 'file.csv'` on the user's file.
+ * DuckDB's readers of a CSV or JSON file (`file` is the path and the reader
+ * arguments). Every option the caller did not set is DuckDB's default, so the
+ * header, delimiter, column names and types are those of `FROM 'file.csv'`.
  */
 function textReader(format: SourceFormat.CSV | SourceFormat.JSON, file: string): TextReader {
   const typesOf = (columns: readonly TargetColumn[]) =>

@@ -19,6 +19,7 @@ import {
 import { hasCode } from "./error-code.js";
 import { convertToParquet } from "./format-conversion.js";
 import type { DatasetRecord } from "./manifest.js";
+import { readerOptionArguments } from "./reader-options.js";
 import { resolveSourceFormat } from "./source-format.js";
 import { withTempDirectory } from "./temp-directory.js";
 import type { AppendTarget } from "./text-append.js";
@@ -36,6 +37,8 @@ export interface IngestRequest {
   readonly author: string;
   /** Create `dataset` (a record not yet stored) before committing. */
   readonly createDataset: boolean;
+  /** DuckDB reader options for a CSV or JSON source, checked once its format is known. */
+  readonly readerOptions: Readonly<Record<string, string>>;
 }
 
 /** What an ingest made. */
@@ -87,6 +90,7 @@ async function ingest(deps: CommitDeps, request: IngestRequest): Promise<IngestO
       });
     }
     const format = await resolveSourceFormat(request.format, sourcePath, sourceKey);
+    const readerArguments = readerOptionArguments(format, request.readerOptions);
     if (format === SourceFormat.PARQUET) {
       assertAddableKey(dataset.name, sourceKey);
       return {
@@ -98,7 +102,7 @@ async function ingest(deps: CommitDeps, request: IngestRequest): Promise<IngestO
     // An append is converted to the dataset's columns; a replacement keeps its own.
     const appendTo = request.replaceAll ? undefined : await appendTarget(deps, dataset.name);
     await inSpan("catalog.convert", { "lakehouse.source.format": SourceFormat[format] }, () =>
-      convertToParquet(db, format, sourcePath, targetPath, appendTo),
+      convertToParquet(db, format, sourcePath, targetPath, { appendTo, readerArguments }),
     );
     const key = `${dataPrefix(dataset.name)}${randomUUID()}.parquet`;
     const sha256 = await sha256OfFile(targetPath);
