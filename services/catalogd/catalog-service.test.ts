@@ -239,7 +239,9 @@ describe("CatalogService", () => {
     );
     expect(error.code).toBe(Code.FailedPrecondition);
     expect(errorReason(error)).toBe("SCHEMA_CONFLICT");
-    expect(error.rawMessage).toMatch(/: the file has "extra", the dataset not$/);
+    expect(error.rawMessage).toMatch(
+      /^the schema of "uploads\/other.csv" differs from the schema of dataset "strict": the file has "extra", the dataset not$/,
+    );
     await upload("uploads/other.parquet", await parquetOf("SELECT 1::INTEGER AS id, 'x' AS name"));
     const commitError = await failure(
       fx.catalog.commitSnapshot({ dataset: "strict", addFiles: ["uploads/other.parquet"] }),

@@ -285,7 +285,7 @@ function assertOneSchema(change: CommitChange): void {
     const actual = schemaFingerprint(file.footer.schema);
     if (actual !== expected) {
       const difference = columnDifference(first.footer.schema.fields, file.footer.schema.fields);
-      throw schemaConflict(change.dataset, file.key, expected, actual, difference);
+      throw schemaConflict(change.dataset, file.source ?? file.key, expected, actual, difference);
     }
   }
 }
@@ -335,7 +335,14 @@ async function buildSnapshot(
     const actual = schemaFingerprint(addedSchema);
     if (actual !== expected) {
       const difference = columnDifference(parentSchema.fields, addedSchema.fields);
-      throw schemaConflict(dataset, change.added[0]?.key ?? "", expected, actual, difference);
+      const first = change.added[0];
+      throw schemaConflict(
+        dataset,
+        first?.source ?? first?.key ?? "",
+        expected,
+        actual,
+        difference,
+      );
     }
   }
   const schema = addedSchema ?? parentSchema ?? create(SchemaSchema, {});

@@ -13,6 +13,8 @@ import { type ParquetFooter, readParquetFooter } from "./parquet-footer.js";
 /** A file to add to a snapshot, its footer already read. */
 export interface AddedFile {
   readonly key: string;
+  /** The object the file was converted from, which errors name; the file itself when absent. */
+  readonly source?: string;
   readonly size: bigint;
   readonly sha256: string;
   readonly footer: ParquetFooter;

@@ -112,7 +112,7 @@ async function ingest(deps: CommitDeps, request: IngestRequest): Promise<IngestO
       expectedSha256: sha256,
       contentType: "application/vnd.apache.parquet",
     });
-    const file: AddedFile = { ...described, size: BigInt(info.size) };
+    const file: AddedFile = { ...described, size: BigInt(info.size), source: sourceKey };
     return { file, converted: true };
   });
 
