@@ -1,7 +1,8 @@
-import { open } from "node:fs/promises";
+import { type FileHandle, open } from "node:fs/promises";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Command, Option } from "commander";
 import {
+  type IngestObjectResponse,
   IngestObjectResponseSchema,
   SourceFormat,
 } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
@@ -9,20 +10,17 @@ import { putObject } from "../storaged/client.js";
 import type { CliContext } from "./cli-context.js";
 import { LocalError } from "./cli-errors.js";
 import type { GatewayClients } from "./gateway-clients.js";
+import {
+  chooseIngestFormat,
+  INGEST_FORMATS,
+  type IngestFormat,
+  type IngestFormatName,
+  SOURCE_HEAD_BYTES,
+} from "./ingest-format.js";
 import { localFileError } from "./local-file-errors.js";
 import { examples, keyValueLines, protoJson, writeJson } from "./rendering.js";
 import { uploadKey } from "./upload-key.js";
 import type { UploadProgress } from "./upload-progress.js";
-
-/** The `--format` names and what each means to the catalog and to storage. */
-const SOURCE_FORMATS = {
-  parquet: { format: SourceFormat.PARQUET, contentType: "application/vnd.apache.parquet" },
-  csv: { format: SourceFormat.CSV, contentType: "text/csv" },
-  json: { format: SourceFormat.JSON, contentType: "application/json" },
-  arrow: { format: SourceFormat.ARROW_IPC, contentType: "application/vnd.apache.arrow.stream" },
-} as const;
-
-type SourceFormatName = keyof typeof SOURCE_FORMATS;
 
 /**
  * Codes after which the ingest certainly did not commit, so the staged upload
@@ -52,46 +50,102 @@ async function* counted(
   }
 }
 
-/**
- * Streams a local file to `key` through the gateway's StorageService, showing
- * progress. The object appears only when the whole file has arrived.
- */
-async function uploadFile(
-  context: CliContext,
-  gateway: GatewayClients,
-  file: string,
-  key: string,
-  contentType: string | undefined,
-): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  let size: number;
+/** A local file opened for upload, with its size and first bytes. */
+interface SourceFile {
+  readonly handle: FileHandle;
+  readonly size: number;
+  readonly head: Uint8Array;
+}
+
+/** Opens `file` and reads its first bytes, mapping fs errors to CLI errors. */
+async function openSourceFile(file: string): Promise<SourceFile> {
+  let handle: FileHandle | undefined;
   try {
     handle = await open(file, "r");
     const stat = await handle.stat();
-    if (!stat.isFile()) {
-      await handle.close();
-      throw Object.assign(new Error("not a file"), { code: "EISDIR" });
-    }
-    size = stat.size;
+    if (!stat.isFile()) throw Object.assign(new Error("not a file"), { code: "EISDIR" });
+    const head = Buffer.alloc(SOURCE_HEAD_BYTES);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return { handle, size: stat.size, head: head.subarray(0, bytesRead) };
   } catch (error) {
+    await handle?.close().catch(() => {});
     throw localFileError(error, file);
   }
-  const progress = context.uploadProgress(size);
-  try {
-    const body = handle.createReadStream({ highWaterMark: 1024 * 1024 });
-    await putObject(gateway.storage, key, counted(body, progress), {
-      contentType,
-      signal: gateway.signal,
-    });
-  } finally {
-    progress.stop();
-    await handle.close().catch(() => {});
-  }
+}
+
+/**
+ * Streams the opened file to `key` through the gateway's StorageService,
+ * counting bytes into `progress`. The object appears only when the whole file
+ * has arrived.
+ */
+async function uploadFile(
+  gateway: GatewayClients,
+  source: SourceFile,
+  key: string,
+  contentType: string,
+  progress: UploadProgress,
+): Promise<void> {
+  const body = source.handle.createReadStream({
+    start: 0,
+    highWaterMark: 1024 * 1024,
+    autoClose: false,
+  });
+  await putObject(gateway.storage, key, counted(body, progress), {
+    contentType,
+    signal: gateway.signal,
+  });
 }
 
 /** Removes a staged upload; a failure here must not hide the error that caused it. */
 async function deleteUpload(gateway: GatewayClients, key: string): Promise<void> {
   await gateway.storage.deleteObject({ key }, { timeoutMs: 5000 }).catch(() => {});
+}
+
+/** The `ingest` options commander hands to the action. */
+interface IngestOptions {
+  readonly dataset: string;
+  readonly format?: IngestFormatName;
+  readonly replace: boolean;
+  readonly message: string;
+}
+
+/**
+ * Runs IngestObject on the staged upload while `progress` tells what the
+ * catalog is doing, and cleans up after a failure that surely did not commit.
+ */
+async function commitUpload(
+  context: CliContext,
+  gateway: GatewayClients,
+  key: string,
+  format: IngestFormat,
+  options: IngestOptions,
+  progress: UploadProgress,
+): Promise<IngestObjectResponse> {
+  progress.waiting(
+    format.format === SourceFormat.PARQUET ? "committing" : "converting to Parquet and committing",
+  );
+  try {
+    return await gateway.catalog.ingestObject(
+      {
+        dataset: options.dataset,
+        sourceKey: key,
+        format: format.format,
+        createIfMissing: true,
+        replaceAll: options.replace,
+        message: options.message,
+        deleteSource: true,
+      },
+      gateway.callOptions(),
+    );
+  } catch (error) {
+    progress.stop();
+    if (NOT_COMMITTED.has(ConnectError.from(error).code)) {
+      await deleteUpload(gateway, key);
+    } else {
+      await context.stderr.write(`note: the outcome is unknown; the upload stays at ${key}\n`);
+    }
+    throw error;
+  }
 }
 
 /** `lakehouse ingest <file> --dataset <name>`: a local file becomes the dataset's next snapshot. */
@@ -101,13 +155,14 @@ export function registerIngestCommand(program: Command, context: CliContext): vo
     .description(
       "upload a Parquet, CSV, JSON/NDJSON or Arrow IPC file and commit it as a dataset's next snapshot",
     )
+    .usage("<file> --dataset <name> [options]")
     .argument("<file>", "the file to ingest")
-    .requiredOption("--dataset <name>", "target dataset (created when missing)")
+    .requiredOption("--dataset <name>", "target dataset, created when missing (required)")
     .addOption(
       new Option(
         "--format <format>",
         "the file's format (default: detected from its content and extension)",
-      ).choices(Object.keys(SOURCE_FORMATS)),
+      ).choices(Object.keys(INGEST_FORMATS)),
     )
     .option("--replace", "replace every file of the dataset instead of appending", false)
     .option("--message <text>", "commit message", "")
@@ -119,59 +174,45 @@ export function registerIngestCommand(program: Command, context: CliContext): vo
         "lakehouse ingest snapshot.parquet --dataset sales --replace",
       ]),
     )
-    .action(
-      async (
-        file: string,
-        options: { dataset: string; format?: SourceFormatName; replace: boolean; message: string },
-        command: Command,
-      ) => {
-        const gateway = await context.connect(command);
-        const source = options.format === undefined ? undefined : SOURCE_FORMATS[options.format];
-        const key = uploadKey(file);
-        await uploadFile(context, gateway, file, key, source?.contentType);
-        let response: Awaited<ReturnType<typeof gateway.catalog.ingestObject>>;
+    .action(async (file: string, options: IngestOptions, command: Command) => {
+      const key = uploadKey(file);
+      const source = await openSourceFile(file);
+      let format: IngestFormat;
+      let gateway: GatewayClients;
+      let progress: UploadProgress | undefined;
+      let response: IngestObjectResponse;
+      try {
         try {
-          response = await gateway.catalog.ingestObject(
-            {
-              dataset: options.dataset,
-              sourceKey: key,
-              format: source?.format ?? SourceFormat.UNSPECIFIED,
-              createIfMissing: true,
-              replaceAll: options.replace,
-              message: options.message,
-              deleteSource: true,
-            },
-            gateway.callOptions(),
-          );
-        } catch (error) {
-          if (NOT_COMMITTED.has(ConnectError.from(error).code)) {
-            await deleteUpload(gateway, key);
-          } else {
-            await context.stderr.write(
-              `note: the outcome is unknown; the upload stays at ${key}\n`,
-            );
-          }
-          throw error;
+          // Settled before connecting, so a file the catalog would refuse costs no upload.
+          format = await chooseIngestFormat(options.format, file, key, source.head);
+          gateway = await context.connect(command);
+          progress = context.uploadProgress(source.size);
+          await uploadFile(gateway, source, key, format.contentType, progress);
+        } finally {
+          await source.handle.close().catch(() => {});
         }
-        const snapshot = response.snapshot;
-        if (snapshot === undefined)
-          throw new LocalError("internal", "IngestObject returned no snapshot");
-        if (context.globals(command).json) {
-          await writeJson(context.stdout, {
-            dataset: options.dataset,
-            ...(protoJson(IngestObjectResponseSchema, response) as object),
-          });
-          return;
-        }
-        await context.stdout.write(
-          keyValueLines([
-            ["dataset", options.dataset],
-            ["version", String(snapshot.version)],
-            ["rows", String(snapshot.rowCount)],
-            ["files", String(snapshot.fileCount)],
-            ["fingerprint", snapshot.schemaFingerprint],
-          ]),
-        );
-      },
-    );
+        response = await commitUpload(context, gateway, key, format, options, progress);
+      } finally {
+        progress?.stop();
+      }
+      const snapshot = response.snapshot;
+      if (snapshot === undefined)
+        throw new LocalError("internal", "IngestObject returned no snapshot");
+      if (context.globals(command).json) {
+        await writeJson(context.stdout, {
+          dataset: options.dataset,
+          ...(protoJson(IngestObjectResponseSchema, response) as object),
+        });
+        return;
+      }
+      await context.stdout.write(
+        keyValueLines([
+          ["dataset", options.dataset],
+          ["version", String(snapshot.version)],
+          ["rows", String(snapshot.rowCount)],
+          ["files", String(snapshot.fileCount)],
+          ["fingerprint", snapshot.schemaFingerprint],
+        ]),
+      );
+    });
 }

@@ -1,9 +1,15 @@
 import { SingleBar } from "cli-progress";
 
-/** Reports upload progress to a person, or to no one. */
+/** Reports upload progress, then what the server is doing, to a person or to no one. */
 export interface UploadProgress {
   advance(bytes: number): void;
-  /** Removes the bar, leaving the terminal as it was. */
+  /**
+   * The upload is done and the server is at work: replaces the bar with
+   * `activity` and the time spent on it, so a long conversion never looks
+   * like a stalled upload.
+   */
+  waiting(activity: string): void;
+  /** Removes the status line, leaving the terminal as it was; safe to repeat. */
   stop(): void;
 }
 
@@ -13,6 +19,7 @@ export type UploadProgressFactory = (totalBytes: number) => UploadProgress;
 /** For output that no one watches (a pipe, a file, CI logs): nothing at all. */
 export const noUploadProgress: UploadProgressFactory = () => ({
   advance() {},
+  waiting() {},
   stop() {},
 });
 
@@ -20,27 +27,36 @@ function mebibytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
+/** A cli-progress line on `stream` in `format`, cleared when stopped so it leaves no noise. */
+function statusLine(stream: NodeJS.WritableStream, format: string): SingleBar {
+  return new SingleBar({ stream, format, clearOnComplete: true, hideCursor: true });
+}
+
 /**
  * A cli-progress bar on `stream` (stderr, a terminal), showing bytes sent,
- * the total and the time left. Cleared when done so it leaves no noise.
+ * the total and the time left; then, while the server works, the activity
+ * with its elapsed time, redrawn as it ticks.
  */
 export function createTerminalUploadProgress(stream: NodeJS.WritableStream): UploadProgressFactory {
   return (totalBytes) => {
-    const bar = new SingleBar({
+    let line = statusLine(
       stream,
-      format: "uploading [{bar}] {percentage}% {sent}/{total_size} eta {eta_formatted}",
-      clearOnComplete: true,
-      hideCursor: true,
-    });
+      "uploading [{bar}] {percentage}% {sent}/{total_size} eta {eta_formatted}",
+    );
     let sent = 0;
-    bar.start(totalBytes, 0, { sent: mebibytes(0), total_size: mebibytes(totalBytes) });
+    line.start(totalBytes, 0, { sent: mebibytes(0), total_size: mebibytes(totalBytes) });
     return {
       advance(bytes) {
         sent += bytes;
-        bar.update(sent, { sent: mebibytes(sent) });
+        line.update(sent, { sent: mebibytes(sent) });
+      },
+      waiting(activity) {
+        line.stop();
+        line = statusLine(stream, `${activity}… {duration_formatted}`);
+        line.start(0, 0);
       },
       stop() {
-        bar.stop();
+        line.stop();
       },
     };
   };
