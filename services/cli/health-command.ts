@@ -7,12 +7,18 @@ import { examples, writeJson } from "./rendering.js";
 /**
  * `lakehouse health [service]`: the gateway's gRPC health check. Prints the
  * status and fails (exit 1) unless it is SERVING, so scripts can wait on it.
+ * For a public service the gateway answers with the status of the service
+ * behind it; with no name, with its own.
  */
 export function registerHealthCommand(program: Command, context: CliContext): void {
   program
     .command("health")
     .description("check that the gateway is up and serving (grpc.health.v1.Health/Check)")
-    .argument("[service]", "a fully qualified service name (default: the gateway as a whole)", "")
+    // No default value here: commander would print it as a second "(default: ...)".
+    .argument(
+      "[service]",
+      "a public service (e.g. lakehouse.query.v1.QueryService), checked behind the gateway (default: the gateway as a whole)",
+    )
     .addHelpText(
       "after",
       examples([
@@ -21,7 +27,7 @@ export function registerHealthCommand(program: Command, context: CliContext): vo
         "until lakehouse health >/dev/null 2>&1; do sleep 1; done",
       ]),
     )
-    .action(async (service: string, _options: unknown, command: Command) => {
+    .action(async (service = "", _options: unknown, command: Command) => {
       const gateway = await context.connect(command);
       const response = await gateway.health.check({ service }, gateway.callOptions());
       const status = ServingStatus[response.status] ?? String(response.status);

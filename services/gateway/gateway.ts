@@ -15,6 +15,7 @@ import { createCorsLayer } from "./cors.js";
 import { createDeadlinePolicy } from "./deadline-policy.js";
 import { createForwardingService } from "./forwarding-service.js";
 import { createGatewayInterceptors } from "./gateway-interceptors.js";
+import type { Upstream } from "./upstream-health.js";
 
 /** The public services and the config key holding each one's internal address. */
 const publicServices: readonly {
@@ -40,8 +41,10 @@ export interface GatewayDependencies {
  * public service over one internal HTTP/2 transport each (message limits
  * equal to the gateway's own, deadlines bounded by `gateway.deadline`, the
  * caller carried on in an internal token), the gateway's interceptors
- * (request id, authentication, scopes), the CORS layer and TLS. `main.ts`
- * hands this to `runService`; tests hand it to a server on port 0.
+ * (request id, authentication, scopes, and health checks of a public
+ * service answered by that service over the same transport), the CORS
+ * layer and TLS. `main.ts` hands this to `runService`; tests hand it to a
+ * server on port 0.
  *
  * @throws ConfigError when no token key source is configured or a key,
  * secret or TLS file cannot be read.
@@ -54,20 +57,23 @@ export async function createGatewayParts(
   const internalAuth =
     dependencies.internalAuth ?? (await openInternalAuth("gateway", config.internalAuth));
   const deadline = createDeadlinePolicy(config.deadline);
+  const upstreams: Upstream[] = publicServices.map(({ service, urlKey }) => ({
+    service,
+    transport: createInternalTransport(config[urlKey], {
+      maxMessageBytes: config.maxMessageBytes,
+      interceptors: [internalAuth.clientInterceptor],
+    }),
+  }));
   return {
-    services: publicServices.map(({ service, urlKey }) =>
-      createForwardingService(
-        service,
-        createInternalTransport(config[urlKey], {
-          maxMessageBytes: config.maxMessageBytes,
-          interceptors: [internalAuth.clientInterceptor],
-        }),
-        deadline,
-      ),
+    services: upstreams.map(({ service, transport }) =>
+      createForwardingService(service, transport, deadline),
     ),
     interceptors: createGatewayInterceptors({
-      verifier: createTokenVerifier(config.auth, keys),
-      maxTokenBytes: config.auth.maxTokenBytes,
+      auth: {
+        verifier: createTokenVerifier(config.auth, keys),
+        maxTokenBytes: config.auth.maxTokenBytes,
+      },
+      upstreams,
     }),
     wrapHandler: createCorsLayer({ allowedOrigins: config.cors.allowedOrigins }),
     tls: readTls(config.tls),
