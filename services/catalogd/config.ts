@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { internalAuthSettings } from "../kit/identity/internal-auth.js";
 import { serverSettings } from "../kit/server.js";
+import { DEFAULT_ORPHAN_GRACE_MS } from "./unreferenced-files.js";
 
 /**
  * The `catalogd` section of the config file; every key can also be set by
@@ -20,6 +21,12 @@ export const catalogdConfigSchema = z.object({
     .string()
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, "expected a size such as 512MB or 2GB")
     .default("1GB"),
+  /**
+   * How old a file under a dataset's data prefix that no snapshot references must be
+   * before ExpireSnapshots deletes it. Ingest and WriteQueryResult upload before they
+   * commit, so this must outlast the slowest of them.
+   */
+  orphanGraceMs: z.number().int().min(0).default(DEFAULT_ORPHAN_GRACE_MS),
 });
 
 /** Validated `catalogd` settings. */

@@ -2,7 +2,14 @@ import { Code } from "@connectrpc/connect";
 import { serviceError } from "../kit/errors.js";
 import { hasCode } from "./error-code.js";
 import type { DatasetRecord, StoredSnapshot } from "./manifest.js";
-import { type CleanupDeps, deleteUnreferencedFiles } from "./unreferenced-files.js";
+import {
+  addReferencedKeys,
+  type CleanupDeps,
+  DEFAULT_ORPHAN_GRACE_MS,
+  deleteOrphanFiles,
+  deleteUnreferencedFiles,
+  type OrphanSweep,
+} from "./unreferenced-files.js";
 
 /**
  * Deletes a dataset: its record first (from that moment the name is free and the
@@ -37,14 +44,19 @@ async function readIfReadable(
 /** What ExpireSnapshots reports. */
 export interface ExpiryResult {
   readonly expiredVersions: bigint[];
+  /** Every data file deleted: those only expired snapshots referenced, and orphans. */
   readonly deletedFiles: number;
+  /** How many of `deletedFiles` were orphans no snapshot had referenced. */
+  readonly deletedOrphans: number;
 }
 
 /**
  * Expires all but the `keepLast` newest snapshots: deletes their manifests oldest first
  * (so the versions left stay one gap-free range, which finding the latest relies on)
  * and their idempotency markers, then the files no remaining snapshot references,
- * including any committed meanwhile.
+ * including any committed meanwhile. Then it reclaims orphans, files under the dataset's
+ * data prefix that no snapshot references and older than `sweep.graceMs` (see
+ * deleteOrphanFiles), whether or not any snapshot expired: nothing else ever would.
  *
  * @throws INVALID_ARGUMENT (INVALID_KEEP_LAST) when `keepLast` is below 1; DATA_LOSS when
  *   a manifest involved is corrupt (nothing is expired then).
@@ -53,6 +65,7 @@ export async function expireSnapshots(
   deps: CleanupDeps,
   dataset: DatasetRecord,
   keepLast: bigint,
+  sweep: OrphanSweep = { graceMs: DEFAULT_ORPHAN_GRACE_MS, now: new Date() },
 ): Promise<ExpiryResult> {
   if (keepLast < 1n) {
     throw serviceError(Code.InvalidArgument, "INVALID_KEEP_LAST", "keep_last must be at least 1");
@@ -60,19 +73,29 @@ export async function expireSnapshots(
   const versions = await deps.store.listVersions(dataset);
   const cut = Math.max(0, versions.length - Number(keepLast > 1_000_000n ? 1_000_000n : keepLast));
   const expired = versions.slice(0, cut);
-  if (expired.length === 0) return { expiredVersions: [], deletedFiles: 0 };
+  const deletedExpired = expired.length === 0 ? 0 : await expire(deps, dataset, versions, cut);
+  const deletedOrphans = await deleteOrphanFiles(deps, dataset, sweep);
+  return {
+    expiredVersions: expired,
+    deletedFiles: deletedExpired + deletedOrphans,
+    deletedOrphans,
+  };
+}
+
+/** Expires `versions` before index `cut`; returns how many of their files were deleted. */
+async function expire(
+  deps: CleanupDeps,
+  dataset: DatasetRecord,
+  versions: readonly bigint[],
+  cut: number,
+): Promise<number> {
+  const expired = versions.slice(0, cut);
   const kept = versions.slice(cut);
   const expiredSnapshots = await Promise.all(
     expired.map((v) => deps.store.readSnapshot(dataset, v)),
   );
   const keptKeys = new Set<string>();
-  const collectKept = async (from: bigint[]) => {
-    for (const version of from) {
-      const stored = await deps.store.readSnapshot(dataset, version);
-      for (const file of stored.snapshot.files) keptKeys.add(file.key);
-    }
-  };
-  await collectKept(kept);
+  await addReferencedKeys(deps.store, dataset, kept, keptKeys);
   for (const stored of expiredSnapshots) {
     await deps.store.deleteSnapshot(dataset, stored.snapshot.version);
     if (stored.idempotencyKey !== "") {
@@ -88,11 +111,10 @@ export async function expireSnapshots(
   const lastKept = kept[kept.length - 1] ?? 0n;
   const newer: bigint[] = [];
   for (let v = lastKept + 1n; v <= newest; v++) newer.push(v);
-  await collectKept(newer);
+  await addReferencedKeys(deps.store, dataset, newer, keptKeys);
   const candidates = new Set<string>();
   for (const stored of expiredSnapshots) {
     for (const file of stored.snapshot.files) if (!keptKeys.has(file.key)) candidates.add(file.key);
   }
-  const deletedFiles = await deleteUnreferencedFiles(deps, dataset, candidates);
-  return { expiredVersions: expired, deletedFiles };
+  return deleteUnreferencedFiles(deps, dataset, candidates);
 }

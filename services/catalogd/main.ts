@@ -43,6 +43,7 @@ await runService({
             duckdb,
             authorOf: (context) => requireIdentity(context.values).subject,
             callerOf: (context) => requireIdentity(context.values),
+            orphanGraceMs: config.orphanGraceMs,
           }),
         ),
       ],

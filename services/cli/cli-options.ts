@@ -48,3 +48,13 @@ export function parseGatewayUrl(text: string): string {
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/** Collects repeatable `NAME=VALUE` options into one record; a later NAME wins. */
+export function collectSettings(
+  text: string,
+  previous: Record<string, string> | undefined,
+): Record<string, string> {
+  const equals = text.indexOf("=");
+  if (equals < 1) throw new InvalidArgumentError("expected NAME=VALUE, e.g. delim=';'");
+  return { ...previous, [text.slice(0, equals)]: text.slice(equals + 1) };
+}

@@ -7,6 +7,7 @@ import { registerDatasetsCommand } from "./datasets-command.js";
 import { registerDiffCommand } from "./diff-command.js";
 import { registerDropCommand } from "./drop-command.js";
 import { registerEmbedCommand } from "./embed-command.js";
+import { registerExpireCommand } from "./expire-command.js";
 import { registerExplainCommand } from "./explain-command.js";
 import { registerHealthCommand } from "./health-command.js";
 import { registerIndexCommand } from "./index-command.js";
@@ -70,6 +71,7 @@ Exit status: 0 success, 1 the call failed, 2 usage error, 130 interrupted.
   registerShowCommand(program, context);
   registerDiffCommand(program, context);
   registerDropCommand(program, context);
+  registerExpireCommand(program, context);
   registerQueryCommand(program, context);
   registerExplainCommand(program, context);
   registerHealthCommand(program, context);

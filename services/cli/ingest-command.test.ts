@@ -140,6 +140,36 @@ describe("lakehouse ingest format detection", () => {
     expect(result.out).toMatch(/^dataset +pipes\nversion +1\nrows +2\n/);
   });
 
+  it("passes --option NAME=VALUE to the catalog as reader options, refusing a malformed one", async () => {
+    await writeFile(join(directory, "semi.csv"), "id;note\n1;NA\n2;x\n");
+    const read = await run([
+      "ingest",
+      join(directory, "semi.csv"),
+      "--dataset",
+      "semi",
+      "--option",
+      "delim=;",
+      "--option",
+      "nullstr=NA",
+      "--json",
+    ]);
+    expect(read.err).toBe("");
+    const snapshot = JSON.parse(read.out).snapshot;
+    expect(snapshot.schema.fields.map((f: { name: string }) => f.name)).toEqual(["id", "note"]);
+    expect(snapshot.columnStats[1]).toMatchObject({ column: "note", nullCount: "1" });
+    const malformed = await run([
+      "ingest",
+      join(directory, "semi.csv"),
+      "--dataset",
+      "semi",
+      "--option",
+      "delim",
+    ]);
+    expect(malformed.code).toBe(2);
+    expect(malformed.err).toContain("expected NAME=VALUE");
+    expect(malformed.connects).toBe(0);
+  });
+
   it("detects Parquet by its content and reports committing once the upload is done", async () => {
     const result = await run(["ingest", join(directory, "numbers"), "--dataset", "numbers"]);
     expect(result.err).toBe("");

@@ -9,6 +9,7 @@ import {
 import { putObject } from "../storaged/client.js";
 import type { CliContext } from "./cli-context.js";
 import { LocalError } from "./cli-errors.js";
+import { collectSettings } from "./cli-options.js";
 import type { GatewayClients } from "./gateway-clients.js";
 import {
   chooseIngestFormat,
@@ -107,6 +108,7 @@ interface IngestOptions {
   readonly format?: IngestFormatName;
   readonly replace: boolean;
   readonly message: string;
+  readonly option?: Record<string, string>;
 }
 
 /**
@@ -134,6 +136,7 @@ async function commitUpload(
         replaceAll: options.replace,
         message: options.message,
         deleteSource: true,
+        readerOptions: options.option ?? {},
       },
       gateway.callOptions(),
     );
@@ -166,10 +169,17 @@ export function registerIngestCommand(program: Command, context: CliContext): vo
     )
     .option("--replace", "replace every file of the dataset instead of appending", false)
     .option("--message <text>", "commit message", "")
+    .option(
+      "--option <name=value>",
+      "how to read a CSV or JSON file, as DuckDB's read_csv/read_json option of that name " +
+        "(delim, nullstr, dateformat, encoding, sample_size, ...; repeatable)",
+      collectSettings,
+    )
     .addHelpText(
       "after",
       examples([
         "lakehouse ingest sales.csv --dataset sales",
+        "lakehouse ingest export.csv --dataset sales --option delim=';' --option nullstr=NA",
         "lakehouse ingest events.ndjson --dataset events --format json --message 'March events'",
         "lakehouse ingest snapshot.parquet --dataset sales --replace",
       ]),
