@@ -1,5 +1,6 @@
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
-import type { Logger } from "./logger.js";
+import { identityOf } from "./identity/caller-identity.js";
+import { describeFailure, type Logger } from "./logger.js";
 
 /**
  * Counts calls in flight, streams included until their last message, so a
@@ -48,8 +49,10 @@ export function createCallTracker(): CallTracker {
 }
 
 /**
- * Logs every call with its code and duration, and turns unexpected errors
+ * Logs every call with its code, duration and the caller's subject (once an
+ * authentication interceptor has named one), and turns unexpected errors
  * into `internal error` for the client while the cause stays in the log.
+ * How loud a failure is comes from {@link describeFailure}.
  */
 export function createCallLogging(logger: Logger): Interceptor {
   return (next) => async (request) => {
@@ -57,21 +60,15 @@ export function createCallLogging(logger: Logger): Interceptor {
     const method = `${request.service.typeName}/${request.method.name}`;
     const log = (error?: unknown) => {
       const durationMs = Math.round((performance.now() - started) * 10) / 10;
+      // Read at the end: the authentication interceptors run inside this one.
+      const subject = identityOf(request.contextValues)?.subject;
+      const call = { method, ...(subject === undefined ? {} : { subject }), durationMs };
       if (error === undefined) {
-        logger.debug("rpc", { method, code: "ok", durationMs });
+        logger.debug("rpc", { ...call, code: "ok" });
         return;
       }
-      const code = error instanceof ConnectError ? Code[error.code] : "Internal";
-      const level = error instanceof ConnectError ? "info" : "error";
-      logger[level]("rpc", {
-        method,
-        code,
-        durationMs,
-        error: error instanceof ConnectError ? error.rawMessage : error,
-        ...(error instanceof ConnectError && error.cause !== undefined
-          ? { cause: error.cause }
-          : {}),
-      });
+      const { level, ...failure } = describeFailure(error);
+      logger[level]("rpc", { ...call, ...failure });
     };
     try {
       const response = await next(request);

@@ -1,3 +1,5 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { errorReason } from "./errors.js";
 import { activeTraceFields } from "./telemetry/trace-fields.js";
 
 /** Severity of a log line, lowest first. */
@@ -51,6 +53,60 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     warn: (msg, fields) => log("warn", msg, fields),
     error: (msg, fields) => log("error", msg, fields),
     child: (fields) => createLogger({ ...options, fields: { ...base, ...fields } }),
+  };
+}
+
+/**
+ * Codes that say the server (or a service behind it) is at fault. Every other
+ * code answers a call that could not be served as asked: bad input, a missing
+ * or existing object, a refused caller, a limit, a lost race, a cancelled or
+ * late call. Those are routine and their stacks say nothing new.
+ */
+const faultCodes: ReadonlySet<Code> = new Set([
+  Code.Internal,
+  Code.Unknown,
+  Code.DataLoss,
+  Code.Unavailable,
+]);
+
+/** How a failed call or query appears in a log line; see {@link describeFailure}. */
+export interface FailureDescription {
+  /** `error` for a fault of the server, `info` for a call refused as asked. */
+  readonly level: LogLevel;
+  /** The code's name, e.g. `InvalidArgument`; `Internal` for an error not thrown on purpose. */
+  readonly code: string;
+  /** The `ErrorDetail.reason`, when the error carries one. */
+  readonly reason?: string;
+  /** The message, without the code prefix. */
+  readonly error: string;
+  /** A fault's stack, and its cause (with its own stack), for diagnosis; absent otherwise. */
+  readonly stack?: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * Describes a failure for a log line, the one place where every service
+ * decides how loud a failure is: a fault (INTERNAL, UNKNOWN, DATA_LOSS,
+ * UNAVAILABLE, or any error not thrown on purpose) is logged at `error` with
+ * its stack and cause; any other code is one `info` line with no stack, so
+ * a user's bad SQL does not look like a crash in the logs.
+ */
+export function describeFailure(error: unknown): FailureDescription {
+  const code = error instanceof ConnectError ? error.code : Code.Internal;
+  const reason = error instanceof ConnectError ? errorReason(error) : "";
+  const message =
+    error instanceof ConnectError
+      ? error.rawMessage
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  const described = { code: Code[code], ...(reason === "" ? {} : { reason }), error: message };
+  if (!faultCodes.has(code)) return { level: "info", ...described };
+  return {
+    level: "error",
+    ...described,
+    ...(error instanceof Error && error.stack !== undefined ? { stack: error.stack } : {}),
+    ...(error instanceof Error && error.cause !== undefined ? { cause: error.cause } : {}),
   };
 }
 

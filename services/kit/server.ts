@@ -8,7 +8,7 @@ import { ServerReflection as ServerReflectionV1alpha } from "../../gen/grpc/refl
 import { createCallLogging, createCallTracker } from "./call-tracking.js";
 import { createHealthRegistry, type HealthRegistry } from "./health.js";
 import { requestContextValues } from "./identity/bearer-token.js";
-import { splitListenAddress } from "./listen-address.js";
+import { listenAddressSetting, splitListenAddress } from "./listen-address.js";
 import type { Logger } from "./logger.js";
 import { createProtocolListener, type DualHandler } from "./protocol-listener.js";
 import { createReflectionService, createReflectionServiceV1alpha } from "./reflection.js";
@@ -34,10 +34,7 @@ export function registration<T extends DescService>(
  */
 export function serverSettings(defaultListen: string) {
   return {
-    listen: z
-      .string()
-      .regex(/^[^\s:]+:\d{1,5}$/, "expected HOST:PORT, e.g. 127.0.0.1:8080")
-      .default(defaultListen),
+    listen: listenAddressSetting(defaultListen),
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
     /** Largest single message, in or out. */
     maxMessageBytes: z

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type Duration, DurationSchema } from "@bufbuild/protobuf/wkt";
-import { Code, type HandlerContext } from "@connectrpc/connect";
+import { Code, type ConnectError, type HandlerContext } from "@connectrpc/connect";
 import {
   type DuckDBPreparedStatement,
   type DuckDBResult,
@@ -15,7 +15,8 @@ import {
   ResultFormat,
 } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { serviceError } from "../kit/errors.js";
-import type { Logger } from "../kit/logger.js";
+import { identityOf } from "../kit/identity/caller-identity.js";
+import { describeFailure, type LogFields, type Logger } from "../kit/logger.js";
 import { inSpan, lakehouseTracer, recordFailure } from "../kit/telemetry/tracer.js";
 import { duckdbCall, interruption } from "./duckdb-errors.js";
 import { bindParameters } from "./query-parameters.js";
@@ -57,15 +58,43 @@ export async function* executeQuery(
   const started = process.hrtime.bigint();
   const { signal } = context;
   const { limits } = deps;
+  const queryId = randomUUID();
+  // One line per query whatever its outcome, so a query_id leads to it:
+  // finished; stopped (its client cancelled or stopped reading); or failed,
+  // with the code and reason its client got.
+  const subject = identityOf(context.values)?.subject;
+  const logOutcome = (datasets: string[], fields: LogFields, failure: unknown) => {
+    const line = {
+      queryId,
+      ...(subject === undefined ? {} : { subject }),
+      datasets,
+      ...fields,
+      elapsedMs: Number(process.hrtime.bigint() - started) / 1e6,
+    };
+    if (failure === undefined) {
+      deps.logger?.info(finished ? "query finished" : "query stopped", line);
+      return;
+    }
+    const { level, code, reason, error } = describeFailure(failure);
+    const outcome = code === Code[Code.Canceled] ? "query stopped" : "query failed";
+    deps.logger?.[level](outcome, { ...line, code, ...(reason ? { reason } : {}), error });
+  };
+  let finished = false;
+  const failedBeforeRun = (datasets: string[], error: unknown): never => {
+    logOutcome(datasets, {}, error);
+    throw error;
+  };
   if (request.maxRows < 0n) {
-    throw serviceError(Code.InvalidArgument, "INVALID_MAX_ROWS", "max_rows must not be negative");
+    failedBeforeRun(
+      [],
+      serviceError(Code.InvalidArgument, "INVALID_MAX_ROWS", "max_rows must not be negative"),
+    );
   }
   const maxRows =
     request.maxRows === 0n
       ? limits.maxResultRows
       : Math.min(Number(request.maxRows), limits.maxResultRows);
   const failOnLimit = request.onLimit === LimitBehavior.FAIL;
-  const queryId = randomUUID();
   const resolve = (optimistic: boolean) =>
     inSpan("query.resolve", { "lakehouse.query.id": queryId }, () =>
       deps.resolver.resolve(request.sql, {
@@ -75,16 +104,17 @@ export async function* executeQuery(
         optimistic,
       }),
     );
-  let resolved = await resolve(true);
+  let resolved = await resolve(true).catch((error: unknown) => failedBeforeRun([], error));
+  const session = await openQuerySession(deps.engine, signal).catch((error: unknown) => {
+    resolved.release();
+    return failedBeforeRun(datasetsOf(resolved), error);
+  });
   let statement: DuckDBPreparedStatement | undefined;
-  let finished = false;
   let rowCount = 0;
   let byteCount = 0;
   let truncated = false;
-  const session = await openQuerySession(deps.engine, signal).catch((error: unknown) => {
-    resolved.release();
-    throw error;
-  });
+  // Why the query failed, once it has: the error its client gets.
+  let failure: unknown;
   // A consumer that vanishes while the stream waits for it to read may never
   // resume this generator: release everything from the abort itself then.
   // While DuckDB works, the abort only interrupts it and the finally releases.
@@ -120,14 +150,11 @@ export async function* executeQuery(
       "lakehouse.query.finished": finished,
     });
     execution.end();
-    deps.logger?.info(finished ? "query finished" : "query stopped", {
-      queryId,
-      datasets: datasetsOf(resolved),
-      rows: rowCount,
-      bytes: byteCount,
-      truncated,
-      elapsedMs: Number(process.hrtime.bigint() - started) / 1e6,
-    });
+    logOutcome(
+      datasetsOf(resolved),
+      { rows: rowCount, bytes: byteCount, truncated },
+      finished ? undefined : failure,
+    );
   };
   signal.addEventListener("abort", abandon, { once: true });
   // The statement's text is left out of the span: its literals may be personal
@@ -143,14 +170,20 @@ export async function* executeQuery(
   // A client that stops reading without cancelling would hold a connection
   // until its deadline: past the stall timeout, the query is stopped and its
   // resources freed, and the client gets ABORTED if it ever reads again.
-  let stalled = false;
+  let stalled: ConnectError | undefined;
   async function* send(response: ExecuteQueryResponse): AsyncGenerator<ExecuteQueryResponse> {
     waitingForConsumer = true;
     const timeoutMs = limits.stalledReaderTimeoutMs;
     const stallTimer =
       timeoutMs > 0
         ? setTimeout(() => {
-            stalled = true;
+            stalled = serviceError(
+              Code.Aborted,
+              "READER_STALLED",
+              `the client read nothing for ${timeoutMs} ms, so the query was stopped`,
+              { queryId, timeoutMs: String(timeoutMs) },
+            );
+            failure = stalled;
             void releaseAll(true);
           }, timeoutMs)
         : undefined;
@@ -160,14 +193,7 @@ export async function* executeQuery(
       clearTimeout(stallTimer);
       waitingForConsumer = false;
     }
-    if (stalled) {
-      throw serviceError(
-        Code.Aborted,
-        "READER_STALLED",
-        `the client read nothing for ${timeoutMs} ms, so the query was stopped`,
-        { queryId, timeoutMs: String(timeoutMs) },
-      );
-    }
+    if (stalled) throw stalled;
     if (signal.aborted) throw interruption(signal);
   }
   try {
@@ -299,6 +325,7 @@ export async function* executeQuery(
     );
   } catch (error) {
     recordFailure(execution, error);
+    failure ??= error;
     throw error;
   } finally {
     signal.removeEventListener("abort", abandon);

@@ -344,7 +344,7 @@ describe("WriteQueryResult", () => {
       "DECIMAL(38,0)",
       "DECIMAL(38,0)",
       "DECIMAL(38,0)",
-      'STRUCT("n" DECIMAL(38,0)[])',
+      "STRUCT(n DECIMAL(38,0)[])",
     ]);
     expect(read.jsonRows).toEqual([
       '{"h":"12345678901234567","total":"12497500","u":"170141183460469231731687303715884105","nested":{"n":["18446744073709551617"]}}',

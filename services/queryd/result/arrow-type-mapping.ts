@@ -248,14 +248,6 @@ export function arrowTypeFor(duckdbType: DuckDBType): DataType {
   return arrowMappingFor(duckdbType).arrowType;
 }
 
-/**
- * The DuckDB logical type as DuckDB spells it (`DECIMAL(18,3)`, `INTEGER[]`,
- * `STRUCT("a" INTEGER)`): the text of `ResultColumn.type` and catalog fields.
- */
-export function duckdbTypeName(duckdbType: DuckDBType): string {
-  return duckdbType.toString();
-}
-
 /** A result's Arrow schema together with the per-column mappings that fill it. */
 export interface ArrowResultLayout {
   readonly schema: Schema;

@@ -7,7 +7,6 @@ export {
   arrowLayoutFor,
   arrowMappingFor,
   arrowTypeFor,
-  duckdbTypeName,
 } from "./arrow-type-mapping.js";
 export type { JsonRowEncoder } from "./json-rows.js";
 export { createJsonRowEncoder } from "./json-rows.js";
