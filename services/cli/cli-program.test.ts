@@ -1,12 +1,9 @@
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   Health,
@@ -14,43 +11,36 @@ import {
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { serviceError } from "../kit/errors.js";
 import { runCli } from "./cli-program.js";
+import { type RoutesServer, startRoutesServer } from "./testing/routes-server.js";
 import { testContext } from "./testing/test-context.js";
 
 /** A real gRPC server on port 0 whose health check records what the CLI sent. */
 describe("runCli against a real gRPC server", () => {
-  let server: http2.Http2Server;
+  let server: RoutesServer;
   let url = "";
   let directory = "";
   const authorizations: (string | null)[] = [];
-  const sessions = new Set<http2.ServerHttp2Session>();
 
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), "cli-program-"));
-    const handler = connectNodeAdapter({
-      routes: (router) =>
-        router.service(Health, {
-          async check(request, context) {
-            authorizations.push(context.requestHeader.get("authorization"));
-            if (request.service === "slow")
-              await sleep(5_000, undefined, { signal: context.signal });
-            if (request.service === "broken") {
-              throw serviceError(Code.FailedPrecondition, "SCHEMA_CONFLICT", "columns differ");
-            }
-            if (request.service === "draining") return { status: ServingStatus.NOT_SERVING };
-            return { status: ServingStatus.SERVING };
-          },
-        }),
-    });
-    server = http2.createServer(handler);
-    // The CLI's HTTP/2 sessions stay open while idle; close() waits for them.
-    server.on("session", (session) => sessions.add(session));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startRoutesServer((router) =>
+      router.service(Health, {
+        async check(request, context) {
+          authorizations.push(context.requestHeader.get("authorization"));
+          if (request.service === "slow") await sleep(5_000, undefined, { signal: context.signal });
+          if (request.service === "broken") {
+            throw serviceError(Code.FailedPrecondition, "SCHEMA_CONFLICT", "columns differ");
+          }
+          if (request.service === "draining") return { status: ServingStatus.NOT_SERVING };
+          return { status: ServingStatus.SERVING };
+        },
+      }),
+    );
+    url = server.url;
   });
 
   afterAll(async () => {
-    for (const session of sessions) session.destroy();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
     await rm(directory, { recursive: true, force: true });
   });
 

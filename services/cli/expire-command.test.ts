@@ -1,20 +1,16 @@
-import * as http2 from "node:http2";
-import type { AddressInfo } from "node:net";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CatalogService } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { createCatalogService } from "../catalogd/catalog-service.js";
 import { type CatalogFixture, startCatalogFixture } from "../catalogd/testing/catalog-fixture.js";
 import { putObject } from "../storaged/client.js";
 import { runCli } from "./cli-program.js";
+import { type RoutesServer, startRoutesServer } from "./testing/routes-server.js";
 import { testContext } from "./testing/test-context.js";
 
 /** `lakehouse expire` against the real catalog service on a real gRPC server on port 0. */
 describe("lakehouse expire", () => {
   let fx: CatalogFixture;
-  let server: http2.Http2Server;
-  let url = "";
-  const sessions = new Set<http2.ServerHttp2Session>();
+  let server: RoutesServer;
 
   beforeAll(async () => {
     fx = await startCatalogFixture();
@@ -23,23 +19,17 @@ describe("lakehouse expire", () => {
       workDirectory: fx.workDirectory,
       duckdb: fx.duckdb,
     });
-    server = http2.createServer(
-      connectNodeAdapter({ routes: (router) => router.service(CatalogService, service) }),
-    );
-    server.on("session", (session) => sessions.add(session));
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startRoutesServer((router) => router.service(CatalogService, service));
   });
 
   afterAll(async () => {
-    for (const session of sessions) session.destroy();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
     await fx.close();
   });
 
   async function cli(args: string[]) {
     const context = testContext({});
-    const code = await runCli([...args, "--url", url], context);
+    const code = await runCli([...args, "--url", server.url], context);
     return { code, text: context.stdout.text(), stderr: context.stderr.text() };
   }
 
