@@ -16,13 +16,11 @@ import {
 } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { QueryService } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { errorReason } from "../kit/errors.js";
-import { createLogger } from "../kit/logger.js";
-import { createServiceServer, type ServiceServer } from "../kit/server.js";
-import { gatewayConfigSchema } from "./config.js";
-import { createGatewayParts } from "./gateway.js";
+import type { ServiceServer } from "../kit/server.js";
 import { type FixtureUpstreams, startFixtureUpstreams } from "./testing/fixture-upstreams.js";
 import { type JwksServer, startJwksServer } from "./testing/jwks-server.js";
 import { createTestAuth, type TestAuth, testAudience, testIssuer } from "./testing/test-auth.js";
+import { startTestGateway } from "./testing/test-gateway.js";
 
 const run = promisify(execFile);
 const servers: ServiceServer[] = [];
@@ -57,23 +55,18 @@ async function ed25519Key(kid: string) {
 
 /** A gateway whose keys come from `jwksUrl`, as main.ts builds it. */
 async function startGateway(auth_: Record<string, unknown>): Promise<URL> {
-  const config = gatewayConfigSchema.parse({
-    listen: "127.0.0.1:0",
-    logLevel: "error",
-    drainTimeoutMs: 200,
-    // Room for a 64 KiB header, so the token-size check (not HTTP) is what refuses it.
-    maxHeaderBytes: 128 * 1024,
-    ...upstreams.urls,
-    auth: { algorithms: ["EdDSA"], ...auth_ },
-  });
-  const parts = await createGatewayParts(config, { internalAuth: auth.gatewayInternalAuth });
-  const server = createServiceServer({
-    ...parts,
-    settings: config,
-    logger: createLogger({ level: "error", write: () => {} }),
-  });
+  const { url, server } = await startTestGateway(
+    {
+      drainTimeoutMs: 200,
+      // Room for a 64 KiB header, so the token-size check (not HTTP) is what refuses it.
+      maxHeaderBytes: 128 * 1024,
+      ...upstreams.urls,
+      auth: { algorithms: ["EdDSA"], ...auth_ },
+    },
+    { internalAuth: auth.gatewayInternalAuth },
+  );
   servers.push(server);
-  return server.start();
+  return url;
 }
 
 beforeAll(async () => {

@@ -20,10 +20,7 @@ import {
   StorageService,
 } from "../../gen/lakehouse/storage/v1/storage_pb.js";
 import { errorReason } from "../kit/errors.js";
-import { createLogger } from "../kit/logger.js";
-import { createServiceServer, type ServiceServer } from "../kit/server.js";
-import { gatewayConfigSchema } from "./config.js";
-import { createGatewayParts } from "./gateway.js";
+import type { ServiceServer } from "../kit/server.js";
 import {
   CHUNK_BYTES,
   type FixtureUpstreams,
@@ -31,6 +28,7 @@ import {
   startFixtureUpstreams,
 } from "./testing/fixture-upstreams.js";
 import { createTestAuth, type TestAuth } from "./testing/test-auth.js";
+import { startTestGateway } from "./testing/test-gateway.js";
 
 const run = promisify(execFile);
 const servers: ServiceServer[] = [];
@@ -42,23 +40,12 @@ let token: string;
 
 /** Starts a gateway in-process, built exactly as main.ts builds it. */
 async function startGateway(settings: Record<string, unknown>): Promise<URL> {
-  const config = gatewayConfigSchema.parse({
-    listen: "127.0.0.1:0",
-    logLevel: "error",
-    drainTimeoutMs: 500,
-    ...settings,
-  });
-  const parts = await createGatewayParts(config, {
+  const { url, server } = await startTestGateway(settings, {
     keys: auth.keys,
     internalAuth: auth.gatewayInternalAuth,
   });
-  const server = createServiceServer({
-    ...parts,
-    settings: config,
-    logger: createLogger({ level: "error", write: () => {} }),
-  });
   servers.push(server);
-  return server.start();
+  return url;
 }
 
 /** Polls until `condition` holds or `timeoutMs` passes. */

@@ -4,12 +4,10 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QueryService } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { StorageService } from "../../gen/lakehouse/storage/v1/storage_pb.js";
-import { createLogger } from "../kit/logger.js";
-import { createServiceServer, type ServiceServer } from "../kit/server.js";
-import { gatewayConfigSchema } from "./config.js";
-import { createGatewayParts } from "./gateway.js";
+import type { ServiceServer } from "../kit/server.js";
 import { type FixtureUpstreams, startFixtureUpstreams } from "./testing/fixture-upstreams.js";
 import { createTestAuth, type TestAuth } from "./testing/test-auth.js";
+import { startTestGateway } from "./testing/test-gateway.js";
 
 let auth: TestAuth;
 let upstreams: FixtureUpstreams;
@@ -31,26 +29,16 @@ async function closedPort(): Promise<number> {
 beforeAll(async () => {
   auth = await createTestAuth();
   upstreams = await startFixtureUpstreams([auth.upstreamInternalAuth.serverInterceptor]);
-  const config = gatewayConfigSchema.parse({
-    listen: "127.0.0.1:0",
-    drainTimeoutMs: 500,
-    ...upstreams.urls,
-    // queryd is down: every forwarded query call breaks on the hop.
-    queryUrl: `http://127.0.0.1:${await closedPort()}`,
-  });
-  const parts = await createGatewayParts(config, {
-    keys: auth.keys,
-    internalAuth: auth.gatewayInternalAuth,
-  });
-  server = createServiceServer({
-    ...parts,
-    settings: config,
-    logger: createLogger({
-      level: "info",
-      write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
-    }),
-  });
-  gateway = await server.start();
+  ({ url: gateway, server } = await startTestGateway(
+    {
+      logLevel: "info",
+      ...upstreams.urls,
+      // queryd is down: every forwarded query call breaks on the hop.
+      queryUrl: `http://127.0.0.1:${await closedPort()}`,
+    },
+    { keys: auth.keys, internalAuth: auth.gatewayInternalAuth },
+    (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
+  ));
 });
 
 afterAll(async () => {

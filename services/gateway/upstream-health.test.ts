@@ -14,12 +14,10 @@ import { AiService } from "../../gen/lakehouse/ai/v1/ai_pb.js";
 import { CatalogService } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { QueryService } from "../../gen/lakehouse/query/v1/query_pb.js";
 import { StorageService } from "../../gen/lakehouse/storage/v1/storage_pb.js";
-import { createLogger } from "../kit/logger.js";
-import { createServiceServer, type ServiceServer } from "../kit/server.js";
-import { gatewayConfigSchema } from "./config.js";
-import { createGatewayParts } from "./gateway.js";
+import type { ServiceServer } from "../kit/server.js";
 import type { FixtureUpstreams } from "./testing/fixture-upstreams.js";
 import { createTestAuth, type TestAuth } from "./testing/test-auth.js";
+import { startTestGateway } from "./testing/test-gateway.js";
 import { UPSTREAM_HEALTH_TIMEOUT_MS } from "./upstream-health.js";
 
 const query = QueryService.typeName;
@@ -48,23 +46,12 @@ async function spawnUpstreams(): Promise<{ child: ChildProcess; urls: FixtureUps
 
 /** A gateway in-process, built as main.ts builds it; no token is needed for health. */
 async function startGateway(upstreamUrls: FixtureUpstreams["urls"]): Promise<URL> {
-  const config = gatewayConfigSchema.parse({
-    listen: "127.0.0.1:0",
-    logLevel: "error",
-    drainTimeoutMs: 200,
-    ...upstreamUrls,
-  });
-  const parts = await createGatewayParts(config, {
-    keys: auth.keys,
-    internalAuth: auth.gatewayInternalAuth,
-  });
-  const server = createServiceServer({
-    ...parts,
-    settings: config,
-    logger: createLogger({ level: "error", write: () => {} }),
-  });
+  const { url, server } = await startTestGateway(
+    { drainTimeoutMs: 200, ...upstreamUrls },
+    { keys: auth.keys, internalAuth: auth.gatewayInternalAuth },
+  );
   servers.push(server);
-  return server.start();
+  return url;
 }
 
 /** The gateway's health Check for `service`, asked without a token as probes do. */
