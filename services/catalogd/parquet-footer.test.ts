@@ -27,6 +27,16 @@ async function writeParquet(name: string, select: string, options = ""): Promise
   return path;
 }
 
+/** How many row groups a Parquet file has, as DuckDB reads its footer. */
+async function rowGroupCount(path: string): Promise<number> {
+  return db.withConnection(async (c) => {
+    const reader = await c.runAndReadAll(
+      `SELECT count(DISTINCT row_group_id) FROM parquet_metadata('${path}')`,
+    );
+    return Number(reader.getRows()[0]![0]);
+  });
+}
+
 describe("readParquetFooter", () => {
   it("reads DuckDB types, nullability and nested children", async () => {
     const path = await writeParquet(
@@ -62,16 +72,7 @@ describe("readParquetFooter", () => {
                     FROM range(5000) t(i)`;
     const path = await writeParquet("stats.parquet", select, ", ROW_GROUP_SIZE 2048");
     const footer = await readParquetFooter(db, path);
-    const groups = await db.withConnection(async (c) =>
-      Number(
-        (
-          await c.runAndReadAll(
-            `SELECT count(DISTINCT row_group_id) FROM parquet_metadata('${path}')`,
-          )
-        ).getRows()[0]![0],
-      ),
-    );
-    expect(groups).toBeGreaterThan(1);
+    expect(await rowGroupCount(path)).toBeGreaterThan(1);
     expect(footer.rowCount).toBe(5000n);
     const expected = await db.withConnection(async (c) => {
       const columns = ["n", "s", "d", "day", "flag", "late"];
@@ -118,16 +119,7 @@ describe("readParquetFooter", () => {
       ).getRows()[0]!;
       return columns.map((column, i) => ({ column, min: row[2 * i], max: row[2 * i + 1] }));
     });
-    const groups = await db.withConnection(async (c) =>
-      Number(
-        (
-          await c.runAndReadAll(
-            `SELECT count(DISTINCT row_group_id) FROM parquet_metadata('${path}')`,
-          )
-        ).getRows()[0]![0],
-      ),
-    );
-    expect(groups).toBeGreaterThan(1);
+    expect(await rowGroupCount(path)).toBeGreaterThan(1);
     expect(footer.rowCount).toBe(3000n);
     expect(footer.columnStats.map((s) => ({ column: s.column, min: s.min, max: s.max }))).toEqual(
       expected,
