@@ -331,6 +331,41 @@ describe("CatalogService", () => {
     expect(missing.code).toBe(Code.NotFound);
   });
 
+  it("refuses to read or delete a source in the catalog's or a dataset's area, whatever its format", async () => {
+    await fx.catalog.createDataset({ name: "victim" });
+    await upload("uploads/victim.csv", "secret\nalice\n");
+    const ingested = await fx.catalog.ingestObject({
+      dataset: "victim",
+      sourceKey: "uploads/victim.csv",
+    });
+    const dataKey = ingested.file!.key;
+    const record = "_catalog/datasets/victim.json";
+    for (const [sourceKey, dataset] of [
+      [record, "thief"],
+      [dataKey, "thief"],
+      // Its own data file, as text: converting it would delete a file snapshots reference.
+      [dataKey, "victim"],
+    ] as const) {
+      for (const format of [SourceFormat.CSV, SourceFormat.JSON]) {
+        const error = await failure(
+          fx.catalog.ingestObject({
+            dataset,
+            sourceKey,
+            format,
+            createIfMissing: true,
+            deleteSource: true,
+            readerOptions: format === SourceFormat.CSV ? { all_varchar: "true" } : {},
+          }),
+        );
+        expect(error.code, `${sourceKey} ${format}`).toBe(Code.InvalidArgument);
+        expect(errorReason(error), sourceKey).toBe("RESERVED_KEY");
+      }
+    }
+    expect((await fx.storage.headObject({ key: record })).object?.key).toBe(record);
+    expect((await fx.storage.headObject({ key: dataKey })).object?.key).toBe(dataKey);
+    expect((await failure(fx.catalog.getDataset({ name: "thief" }))).code).toBe(Code.NotFound);
+  });
+
   it("reads a CSV with the reader options of the request and refuses unknown ones, creating nothing", async () => {
     await upload("uploads/semi.txt", "id;amount\n1;NA\n2;3,5\n");
     const bad = await failure(

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { type DataFile, SourceFormat } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { serviceError } from "../kit/errors.js";
-import { dataPrefix } from "../kit/storage-layout.js";
+import { DATA_ROOT, dataPrefix } from "../kit/storage-layout.js";
 import { inSpan } from "../kit/telemetry/tracer.js";
 import { putObject } from "../storaged/client.js";
 import { type CommitDeps, type CommitOutcome, commitChange, findKeyedCommit } from "./commit.js";
@@ -79,6 +79,9 @@ async function ingest(deps: CommitDeps, request: IngestRequest): Promise<IngestO
     }
     keySearchedUpTo = search.searchedUpTo;
   }
+  // catalogd reads and deletes the source with its own rights: never one in the catalog's
+  // or another dataset's area, whatever its format.
+  assertAddableKey(dataset.name, sourceKey);
   const db = await deps.duckdb();
   const prepared = await withTempDirectory(deps.workDirectory, async (directory) => {
     const sourcePath = join(directory, "source");
@@ -92,11 +95,20 @@ async function ingest(deps: CommitDeps, request: IngestRequest): Promise<IngestO
     const format = await resolveSourceFormat(request.format, sourcePath, sourceKey);
     const readerArguments = readerOptionArguments(format, request.readerOptions);
     if (format === SourceFormat.PARQUET) {
-      assertAddableKey(dataset.name, sourceKey);
       return {
         file: await describeParquetFile(db, sourceKey, sourcePath, object),
         converted: false,
       };
+    }
+    // A file to convert is an upload, never a data file: converting one with
+    // delete_source would remove a file that snapshots reference.
+    if (sourceKey.startsWith(DATA_ROOT)) {
+      throw serviceError(
+        Code.InvalidArgument,
+        "RESERVED_KEY",
+        `"${sourceKey}" is a data file, not an upload to convert`,
+        { key: sourceKey },
+      );
     }
     const targetPath = join(directory, "converted.parquet");
     // An append is converted to the dataset's columns; a replacement keeps its own.
