@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorReason } from "../kit/errors.js";
 import { type CallerIdentity, callingAs } from "../kit/identity/caller-identity.js";
 import { putObject } from "../storaged/client.js";
+import { pageThrough, tokenText } from "../storaged/testing/paging.js";
 import { type CatalogFixture, startCatalogFixture } from "./testing/catalog-fixture.js";
 
 let fx: CatalogFixture;
@@ -103,4 +104,44 @@ describe("catalog dataset grants", () => {
     const error = await refusal(fx.catalog.getDataset({ name: "sales_eu" }));
     expect(error.code).toBe(Code.PermissionDenied);
   });
+});
+
+describe("catalog dataset grants across pages", () => {
+  let paged: CatalogFixture;
+  /** Granted to the narrow caller below. */
+  const granted = ["sales_eu", "sales_us", "web_logs"];
+  /** Sorted in between, before and after the granted names. */
+  const hidden = ["hr_salaries", "payroll", "secret_hr", "secret_pay", "zz_audit"];
+  const narrow: CallerIdentity = { subject: "ana", scopes: [], datasets: ["sales_*", "web_*"] };
+
+  beforeAll(async () => {
+    paged = await startCatalogFixture({ enforceGrants: true });
+    for (const name of [...granted, ...hidden]) {
+      await paged.catalog.createDataset({ name }, as(admin));
+    }
+  });
+
+  afterAll(async () => {
+    await paged.close();
+  });
+
+  const narrowPages = (pageSize: number) =>
+    pageThrough(async (pageToken) => {
+      const page = await paged.catalog.listDatasets({ pageSize, pageToken }, as(narrow));
+      return { names: page.datasets.map((d) => d.name), nextPageToken: page.nextPageToken };
+    });
+
+  for (const pageSize of [1, 2, 3]) {
+    it(`gives tokens that name no hidden dataset and full pages of exactly the granted ones (page size ${pageSize})`, async () => {
+      const pages = await narrowPages(pageSize);
+      for (const { nextPageToken } of pages) {
+        const text = tokenText(nextPageToken);
+        for (const name of hidden) expect(text).not.toContain(name);
+      }
+      expect(pages.flatMap((p) => p.names)).toEqual(granted);
+      // Only the last page may be short: an empty page is the end of the listing.
+      for (const page of pages.slice(0, -1)) expect(page.names).toHaveLength(pageSize);
+      expect(pages.at(-1)?.nextPageToken).toBe("");
+    });
+  }
 });

@@ -21,7 +21,7 @@ import { canonicalDatasetName } from "./dataset-name.js";
 import { hasCode } from "./error-code.js";
 import { ingestObject } from "./ingest.js";
 import type { DatasetRecord } from "./manifest.js";
-import { createManifestStore } from "./manifest-store.js";
+import { createManifestStore, type ManifestStore } from "./manifest-store.js";
 import { decodePageToken, encodePageToken, resolvePageSize } from "./page-token.js";
 import { checkIdempotencyKey, checkText, checkVersion, requireText } from "./request-checks.js";
 import { diffSnapshots } from "./snapshot-diff.js";
@@ -55,6 +55,35 @@ export interface CatalogServiceOptions {
 
 /** Manifests read at once while listing. */
 const READ_CONCURRENCY = 16;
+
+/** A page of ListDatasets before the records are turned into messages. */
+type DatasetEntries = Awaited<ReturnType<ManifestStore["listDatasets"]>>;
+
+/**
+ * A page of the datasets `granted` accepts, and the storage token that leads on.
+ * Datasets outside the grants are skipped and more are listed until the page
+ * is full or the listing ends, so only the last page is short. Each listing
+ * asks for no more entries than the page still lacks, so the page fills on the
+ * last entry listed and its token is the position of the last dataset
+ * returned: a token never names a dataset the caller may not see (grants
+ * reveal no names). The price is one storage listing per run of skipped
+ * datasets.
+ */
+async function listGrantedEntries(
+  store: ManifestStore,
+  pageSize: number,
+  storageToken: string,
+  granted: (name: string) => boolean,
+): Promise<DatasetEntries> {
+  const entries: DatasetEntries["entries"] = [];
+  let nextStorageToken = storageToken;
+  do {
+    const page = await store.listDatasets(pageSize - entries.length, nextStorageToken);
+    entries.push(...page.entries.filter(({ name }) => granted(name)));
+    nextStorageToken = page.nextStorageToken;
+  } while (nextStorageToken !== "" && entries.length < pageSize);
+  return { entries, nextStorageToken };
+}
 
 /**
  * Implements lakehouse.catalog.v1.CatalogService with all state in storaged (manifests
@@ -131,16 +160,14 @@ export function createCatalogService(
     },
 
     async listDatasets(request, context) {
-      const pageSize = resolvePageSize(request.pageSize);
-      const storageToken = decodePageToken("datasets", request.pageToken);
-      const page = await store.listDatasets(pageSize, storageToken);
-      // Datasets the caller holds no grant for are left out; a page may then
-      // be shorter than asked, its token still leads on.
       const caller = options.callerOf?.(context);
-      const granted = caller
-        ? page.entries.filter(({ name }) => isDatasetGranted(caller.datasets, name))
-        : page.entries;
-      const datasets = await mapBounded(granted, READ_CONCURRENCY, async ({ name, record }) => {
+      const { entries, nextStorageToken } = await listGrantedEntries(
+        store,
+        resolvePageSize(request.pageSize),
+        decodePageToken("datasets", request.pageToken),
+        caller ? (name) => isDatasetGranted(caller.datasets, name) : () => true,
+      );
+      const datasets = await mapBounded(entries, READ_CONCURRENCY, async ({ name, record }) => {
         // One unreadable dataset must not hide the others: it is listed by name only.
         if (record instanceof Error) return create(DatasetSchema, { name });
         const latest = await store.latestVersion(record);
@@ -156,7 +183,7 @@ export function createCatalogService(
         }
       });
       const nextPageToken =
-        page.nextStorageToken === "" ? "" : encodePageToken("datasets", page.nextStorageToken);
+        nextStorageToken === "" ? "" : encodePageToken("datasets", nextStorageToken);
       return { datasets, nextPageToken };
     },
 

@@ -8,6 +8,7 @@ import type { ObjectBackend } from "./object-backend.js";
 import { compareKeys } from "./object-key.js";
 import { createS3Backend } from "./s3-backend.js";
 import { collect, expectCode, sha256, streamOf, testBytes } from "./testing/object-test-helpers.js";
+import { pageThrough, tokenText } from "./testing/paging.js";
 import { startS3TestServer } from "./testing/s3-test-server.js";
 
 const MiB = 1024 * 1024;
@@ -148,6 +149,23 @@ function describeBackendContract(name: string, openFixture: () => Promise<Backen
         Code.InvalidArgument,
         "INVALID_PAGE_TOKEN",
       );
+    });
+
+    it("fills pages with the keys `include` accepts and gives tokens naming none it left out", async () => {
+      const shown = ["f/a", "f/c/1", "f/e", "f/g", "f/i"];
+      const left = ["f/b-hide", "f/c/0-hide", "f/d-hide/1", "f/d-hide/2", "f/f-hide", "f/h-hide"];
+      for (const key of [...shown, ...left]) await put(key, Buffer.from(key));
+      const include = (key: string) => !key.includes("hide");
+      for (const pageSize of [1, 2, 3]) {
+        const pages = await pageThrough(async (token) => {
+          const page = await backend.list("f/", pageSize, token, { include });
+          return { names: page.objects.map((o) => o.key), nextPageToken: page.nextPageToken };
+        });
+        for (const page of pages) expect(tokenText(page.nextPageToken)).not.toContain("hide");
+        expect(pages.flatMap((p) => p.names)).toEqual(shown);
+        for (const page of pages.slice(0, -1)) expect(page.names).toHaveLength(pageSize);
+        expect(pages.at(-1)?.nextPageToken).toBe("");
+      }
     });
 
     it("deletes an object once, then reports nothing deleted", async () => {

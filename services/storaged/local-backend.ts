@@ -22,6 +22,7 @@ import { createKeyMutex } from "./key-mutex.js";
 import {
   type ByteRange,
   DEFAULT_CONTENT_TYPE,
+  type ListOptions,
   type ObjectBackend,
   type ObjectInfo,
   type ObjectPage,
@@ -466,7 +467,12 @@ export async function createLocalBackend(options: LocalBackendOptions): Promise<
       return info;
     },
 
-    async list(prefix: string, pageSize: number, pageToken: string): Promise<ObjectPage> {
+    async list(
+      prefix: string,
+      pageSize: number,
+      pageToken: string,
+      options: ListOptions = {},
+    ): Promise<ObjectPage> {
       validatePrefix(prefix);
       const after = decodePageToken(pageToken);
       const slash = prefix.lastIndexOf("/");
@@ -479,6 +485,8 @@ export async function createLocalBackend(options: LocalBackendOptions): Promise<
         return { objects, nextPageToken };
       }
       for await (const key of walkKeys(directory, directoryKey, namePrefix, after)) {
+        // Checked first, so a token is given only when a key the caller sees follows.
+        if (options.include !== undefined && !options.include(key)) continue;
         if (objects.length === pageSize) {
           nextPageToken = encodePageToken(objects[objects.length - 1]!.key);
           break;

@@ -49,10 +49,23 @@ export interface ObjectRead {
   body: AsyncIterable<Uint8Array>;
 }
 
+/** Options of {@link ObjectBackend.list}. */
+export interface ListOptions {
+  /**
+   * Which keys the listing holds; all when absent. Keys left out are skipped
+   * before any metadata is read, and pages still fill up to the page size.
+   */
+  include?: (key: string) => boolean;
+}
+
 /** One page of a listing. */
 export interface ObjectPage {
   objects: ObjectInfo[];
-  /** Opaque; "" on the last page. */
+  /**
+   * Opaque; "" on the last page. Otherwise the position of the page's last
+   * object, so a token never names a key the page did not show (a key left
+   * out by `include` above all).
+   */
   nextPageToken: string;
 }
 
@@ -73,8 +86,17 @@ export interface ObjectBackend {
   get(key: string, range?: ByteRange): Promise<ObjectRead>;
   /** The metadata of one object; NOT_FOUND when absent. */
   head(key: string): Promise<ObjectInfo>;
-  /** Objects whose key starts with `prefix`, ascending by UTF-8 bytes of the key. */
-  list(prefix: string, pageSize: number, pageToken: string): Promise<ObjectPage>;
+  /**
+   * Objects whose key starts with `prefix` (and that `options.include` accepts),
+   * ascending by UTF-8 bytes of the key. Every page but the last holds
+   * `pageSize` objects.
+   */
+  list(
+    prefix: string,
+    pageSize: number,
+    pageToken: string,
+    options?: ListOptions,
+  ): Promise<ObjectPage>;
   /** Removes an object; false when there was none. ABORTED when `ifMatchEtag` differs. */
   delete(key: string, options?: { ifMatchEtag?: string }): Promise<boolean>;
   /** Releases connections and handles. */

@@ -24,6 +24,7 @@ import { writeHashedBody } from "./hashed-body.js";
 import {
   type ByteRange,
   DEFAULT_CONTENT_TYPE,
+  type ListOptions,
   type ObjectBackend,
   type ObjectInfo,
   type ObjectPage,
@@ -62,6 +63,18 @@ export interface S3BackendOptions {
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 const DEFAULT_PART_BYTES = 16 * 1024 * 1024;
+/** The most keys one ListObjectsV2 call returns. */
+const S3_MAX_KEYS = 1000;
+
+/** Whether a listed key is an object of this service: others were not written through it. */
+function isListable(key: string): boolean {
+  try {
+    validateKey(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Which condition a request carried; decides what a 412 or 404 means. */
 type Condition = "none" | "create" | "match";
@@ -391,42 +404,53 @@ export async function createS3Backend(options: S3BackendOptions): Promise<Object
       return head(key);
     },
 
-    async list(prefix: string, pageSize: number, pageToken: string): Promise<ObjectPage> {
+    async list(
+      prefix: string,
+      pageSize: number,
+      pageToken: string,
+      listOptions: ListOptions = {},
+    ): Promise<ObjectPage> {
       validatePrefix(prefix);
-      const after = decodePageToken(pageToken);
-      let output: ListObjectsV2CommandOutput;
-      try {
-        output = await client.send(
-          new ListObjectsV2Command({
-            Bucket,
-            Prefix: s3Key(prefix),
-            MaxKeys: pageSize,
-            StartAfter: after === "" ? undefined : s3Key(after),
-          }),
+      let after = decodePageToken(pageToken);
+      const objects: ObjectInfo[] = [];
+      // Keys left out, foreign or deleted meanwhile leave a page short: list on
+      // until it is full. Only the first request is sized to the page; later
+      // ones, which only skipped keys call for, take S3's largest page.
+      for (let maxKeys = pageSize; ; maxKeys = S3_MAX_KEYS) {
+        let output: ListObjectsV2CommandOutput;
+        try {
+          output = await client.send(
+            new ListObjectsV2Command({
+              Bucket,
+              Prefix: s3Key(prefix),
+              MaxKeys: maxKeys,
+              StartAfter: after === "" ? undefined : s3Key(after),
+            }),
+          );
+        } catch (error) {
+          throw s3Error(error, prefix);
+        }
+        const listed = (output.Contents ?? []).map((entry) =>
+          (entry.Key ?? "").slice(keyPrefix.length),
         );
-      } catch (error) {
-        throw s3Error(error, prefix);
+        const wanted: string[] = [];
+        let consumed = 0;
+        for (const key of listed) {
+          if (objects.length + wanted.length === pageSize) break;
+          consumed++;
+          if (isListable(key) && (listOptions.include?.(key) ?? true)) wanted.push(key);
+        }
+        // Listing carries no user metadata: the SHA-256 needs one HeadObject per key.
+        const infos = await mapBounded(wanted, listConcurrency, headOrUndefined);
+        objects.push(...infos.filter((info): info is ObjectInfo => info !== undefined));
+        const more = consumed < listed.length || (output.IsTruncated === true && consumed > 0);
+        if (!more) return { objects, nextPageToken: "" };
+        if (objects.length === pageSize) {
+          // The page's last object, never a key it skipped: the token names only what it showed.
+          return { objects, nextPageToken: encodePageToken(objects[objects.length - 1]!.key) };
+        }
+        after = listed[consumed - 1]!;
       }
-      const keys = (output.Contents ?? [])
-        .map((entry) => (entry.Key ?? "").slice(keyPrefix.length))
-        .filter((key) => {
-          try {
-            validateKey(key);
-            return true;
-          } catch {
-            return false; // not written through this service
-          }
-        });
-      // Listing carries no user metadata: the SHA-256 needs one HeadObject per key.
-      const infos = await mapBounded(keys, listConcurrency, headOrUndefined);
-      const lastRaw = output.Contents?.at(-1)?.Key;
-      return {
-        objects: infos.filter((info): info is ObjectInfo => info !== undefined),
-        nextPageToken:
-          output.IsTruncated && lastRaw !== undefined
-            ? encodePageToken(lastRaw.slice(keyPrefix.length))
-            : "",
-      };
     },
 
     async delete(key: string, deleteOptions: { ifMatchEtag?: string } = {}) {

@@ -132,17 +132,17 @@ export function createStorageService(
           `page_size must be between 0 and ${MAX_PAGE_SIZE}`,
         );
       }
+      // A public caller's listing leaves out what it may not read: the backend
+      // skips those keys while it fills the page, and the page's token names
+      // only a key the caller was shown ("grants reveal no names").
       const page = await backend.list(
         request.prefix,
         request.pageSize === 0 ? MAX_PAGE_SIZE : request.pageSize,
         request.pageToken,
+        caller === undefined ? {} : { include: (key) => mayRead(caller, key) },
       );
-      // A public caller's page leaves out what it may not read, so it may be
-      // shorter than asked (even empty) while its token still leads on.
-      const visible =
-        caller === undefined ? page.objects : page.objects.filter((o) => mayRead(caller, o.key));
       return {
-        objects: visible.map(objectInfoToProto),
+        objects: page.objects.map(objectInfoToProto),
         nextPageToken: page.nextPageToken,
       };
     },

@@ -54,9 +54,9 @@ export function createTracedBackend(backend: ObjectBackend, kind: string): Objec
       const span = start("head", { "lakehouse.storage.key": key });
       return settle(span, backend.head(key), sized(span));
     },
-    list(prefix, pageSize, pageToken) {
+    list(prefix, pageSize, pageToken, options) {
       const span = start("list", { "lakehouse.storage.prefix": prefix });
-      return settle(span, backend.list(prefix, pageSize, pageToken), (page) =>
+      return settle(span, backend.list(prefix, pageSize, pageToken, options), (page) =>
         span.setAttribute("lakehouse.storage.objects", page.objects.length),
       );
     },
