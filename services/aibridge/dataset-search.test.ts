@@ -120,3 +120,32 @@ describe("search indexes", () => {
     expect((error as ConnectError).code).toBe(Code.InvalidArgument);
   });
 });
+
+describe("search index names", () => {
+  it("keeps apart the indexes of two datasets whose names share their first 64 characters", async () => {
+    const shared = "customer_support_tickets_archived_from_the_old_helpdesk_system_x";
+    expect(shared).toHaveLength(64);
+    const [first, second] = [`${shared}_b`, `${shared}_a`];
+    await fixture.data.ingest(
+      first,
+      `SELECT * FROM (VALUES ${values([[1, "The printer on floor three is jammed again"]])}) AS t(id, body)`,
+    );
+    await fixture.data.ingest(
+      second,
+      `SELECT * FROM (VALUES ${values([[2, "Refund the duplicate charge on my invoice"]])}) AS t(id, body)`,
+    );
+    const builtFirst = await fixture.ai.buildSearchIndex({ dataset: first, column: "body" });
+    const builtSecond = await fixture.ai.buildSearchIndex({ dataset: second, column: "body" });
+    expect(builtFirst.indexDataset.length).toBeLessThanOrEqual(128);
+    expect(builtSecond.indexDataset).not.toBe(builtFirst.indexDataset);
+    expect(builtSecond.indexVersion).toBe(1n);
+    for (const [dataset, query, id] of [
+      [first, "printer jammed", 1],
+      [second, "duplicate charge refund", 2],
+    ] as const) {
+      const found = await fixture.ai.searchDataset({ dataset, column: "body", query, k: 1 });
+      expect(idsOf(found.hits), dataset).toEqual([id]);
+      expect(found.receipts.map((r) => r.dataset)).toContain(dataset);
+    }
+  });
+});

@@ -90,7 +90,9 @@ export async function searchDataset(
 
 /**
  * The newest index of the column: the default embedding model's if it
- * exists, else any index built for this dataset and column.
+ * exists, else any index built for this dataset and column, found by name
+ * prefix and told apart by the source recorded in its snapshot (which also
+ * finds indexes named before the dataset name entered the name's hash).
  *
  * @throws NOT_FOUND (NO_SEARCH_INDEX).
  */

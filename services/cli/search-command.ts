@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { SearchMode } from "../../gen/lakehouse/ai/v1/ai_pb.js";
+import { readIndexInfo, searchIndexDatasetPrefix } from "../aibridge/search-index-name.js";
 import type { JsonValue } from "../queryd/result/json-value.js";
 import { columnOption, parseCount } from "./ai-options.js";
 import { cellText } from "./cell-text.js";
@@ -10,9 +11,6 @@ import { examples } from "./rendering.js";
 import { renderTable } from "./text-table.js";
 
 const MODES = { hybrid: SearchMode.HYBRID, vector: SearchMode.VECTOR, lexical: SearchMode.LEXICAL };
-
-/** The snapshot message aibridge gives index datasets. */
-const INDEX_MESSAGE = "lakehouse search index ";
 
 /**
  * `lakehouse search <dataset> "<text>"`: the rows closest to a text
@@ -88,8 +86,18 @@ export function registerSearchCommand(program: Command, context: CliContext): vo
     );
 }
 
-/** The column of the dataset's search indexes, when there is exactly one. */
+/**
+ * The column of the dataset's search indexes, when there is exactly one.
+ * ListDatasets leaves out datasets the caller may not read, so an empty
+ * answer does not mean "no index": the dataset itself is asked for first, and
+ * its refusal (not granted, not found) is what the user sees.
+ *
+ * @throws LocalError not_found when the dataset has no index; invalid_argument when it has several.
+ */
 async function indexedColumn(gateway: GatewayClients, dataset: string): Promise<string> {
+  // Dataset names ignore case; aibridge records the source in lower case.
+  const source = dataset.toLowerCase();
+  const prefix = searchIndexDatasetPrefix(source);
   const columns = new Set<string>();
   let pageToken = "";
   do {
@@ -98,19 +106,15 @@ async function indexedColumn(gateway: GatewayClients, dataset: string): Promise<
       gateway.callOptions(),
     );
     for (const candidate of page.datasets) {
-      const message = candidate.snapshot?.message ?? "";
-      if (!candidate.name.startsWith(`${dataset}__`) || !message.startsWith(INDEX_MESSAGE))
-        continue;
-      const info = JSON.parse(message.slice(INDEX_MESSAGE.length)) as {
-        source?: string;
-        column?: string;
-      };
-      if (info.source === dataset && typeof info.column === "string") columns.add(info.column);
+      if (!candidate.name.startsWith(prefix)) continue;
+      const info = readIndexInfo(candidate.snapshot?.message ?? "");
+      if (info?.source === source && typeof info.column === "string") columns.add(info.column);
     }
     pageToken = page.nextPageToken;
   } while (pageToken !== "");
   const [only, ...others] = [...columns];
   if (only === undefined) {
+    await gateway.catalog.getDataset({ name: dataset, omitFiles: true }, gateway.callOptions());
     throw new LocalError(
       "not_found",
       `dataset ${dataset} has no search index: build one with lakehouse index ${dataset} --column <column>`,

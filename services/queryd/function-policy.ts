@@ -11,12 +11,17 @@ import { serviceError } from "../kit/errors.js";
  * 2. The statement resolver accepts only SELECT statements and refuses every
  *    table function (`read_csv(...)`, `glob(...)`, `query(...)`, ...), so user
  *    SQL cannot name a file even inside the cache.
- * 3. This list refuses scalar functions that read the environment, settings
- *    or files, so a clear PERMISSION_DENIED answers before DuckDB runs.
+ * 3. This list refuses scalar functions that read the environment, settings,
+ *    session state, the running statement or files, so a clear
+ *    PERMISSION_DENIED answers before DuckDB runs. The running statement is
+ *    the one queryd rewrote, naming the cached files' local paths, so
+ *    `current_query()` would hand the server's layout to the caller.
  */
 const DENIED_FUNCTIONS = new Set([
   "getenv",
   "current_setting",
+  "current_query",
+  "getvariable",
   "glob",
   "sniff_csv",
   "query",

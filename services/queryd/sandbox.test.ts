@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errorReason } from "../kit/errors.js";
 import { type QueryFixture, startQueryFixture } from "./testing/query-fixture.js";
 
 let fx: QueryFixture;
@@ -53,6 +54,9 @@ const corpus = (): [string, string[]][] => [
   [`CREATE TABLE x AS SELECT 1`, []],
   ["SELECT getenv('HOME')", []],
   ["SELECT current_setting('temp_directory')", []],
+  ["SELECT current_query() AS q FROM t", []],
+  ["SELECT pg_catalog.current_query() AS q FROM t", []],
+  ["SELECT getvariable('x') AS v FROM t", []],
   ["SELECT * FROM duckdb_secrets()", []],
   ["SELECT * FROM duckdb_settings()", []],
   ["SELECT * FROM query('SELECT 1')", []],
@@ -86,6 +90,26 @@ describe("the sandbox", () => {
       for (const file of files) expect(existsSync(file), file).toBe(false);
     }
     expect(await readdir(outside)).toEqual([]);
+  });
+
+  it("refuses functions that reveal the rewritten statement or session state, wherever they hide", async () => {
+    for (const sql of [
+      "SELECT current_query() AS q FROM t",
+      "SELECT CURRENT_QUERY() AS q FROM t",
+      "SELECT pg_catalog.current_query() AS q FROM t",
+      "WITH w AS (SELECT x, current_query() AS q FROM t) SELECT q FROM w",
+      "SELECT x FROM t WHERE length(current_query()) > 0",
+      "SELECT getvariable('x') AS v FROM t",
+    ]) {
+      const error = await fx.collect({ sql }).then(
+        (result) => new Error(`${sql} answered ${JSON.stringify(result.table().toArray())}`),
+        (e: unknown) => ConnectError.from(e),
+      );
+      expect(error, sql).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).code, sql).toBe(Code.PermissionDenied);
+      expect(errorReason(error), sql).toBe("FUNCTION_NOT_ALLOWED");
+      expect(error.message, sql).not.toContain(fx.cacheDirectory);
+    }
   });
 
   it("refuses the same statements in ExplainQuery and WriteQueryResult", async () => {

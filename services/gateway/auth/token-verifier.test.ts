@@ -98,6 +98,19 @@ describe("token verifier cache", () => {
     expect((await verifier.verify(bearer)).subject).toBe("tester");
   });
 
+  it("refuses a token issued later than now plus the clock tolerance, and never remembers it", async () => {
+    const verifier = createTokenVerifier({ ...settings, clockToleranceSeconds: 30 }, auth.keys);
+    const future = await token({ iat: nowSeconds() + 3000 });
+    for (let i = 0; i < 2; i++) {
+      const error = await refusal(verifier.verify(future));
+      expect(error.code).toBe(Code.Unauthenticated);
+      expect(errorReason(error)).toBe("TOKEN_CLAIM_INVALID");
+      expect(error.rawMessage).toBe('the bearer token\'s "iat" claim is not acceptable');
+    }
+    const skewed = await verifier.verify(await token({ iat: nowSeconds() + 20 }));
+    expect(skewed.subject).toBe("tester");
+  });
+
   it("forgets the least recently used token beyond its capacity", async () => {
     const { keys, lookups } = countingKeys();
     const verifier = createTokenVerifier(settings, keys, { capacity: 1, maxAgeMs: 60_000 });

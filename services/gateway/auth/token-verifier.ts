@@ -1,6 +1,7 @@
 import { jwtVerify } from "jose";
 import type { CallerIdentity } from "../../kit/identity/caller-identity.js";
 import { identityFromClaims } from "../../kit/identity/identity-claims.js";
+import { requireIssuedInPast } from "../../kit/identity/issued-at.js";
 import { tokenError } from "../../kit/identity/token-errors.js";
 import {
   createVerifiedTokens,
@@ -14,7 +15,7 @@ import type { KeySource } from "./key-source.js";
 export interface TokenVerifier {
   /**
    * The caller a token speaks for, once its signature (a pinned algorithm,
-   * a key from the key source), `iss`, `aud`, `exp`, `nbf` and `sub` hold.
+   * a key from the key source), `iss`, `aud`, `exp`, `nbf`, `iat` and `sub` hold.
    *
    * @throws ConnectError UNAUTHENTICATED for any fault of the token;
    * UNAVAILABLE when the keys cannot be fetched.
@@ -45,6 +46,7 @@ export function createTokenVerifier(
         requiredClaims: ["exp", "iss", "aud", "sub"],
         clockTolerance: auth.clockToleranceSeconds,
       });
+      requireIssuedInPast(payload, auth.clockToleranceSeconds);
       return { value: identityFromClaims(payload, names), expiresAtSeconds: payload.exp ?? 0 };
     } catch (error) {
       throw tokenError(error);

@@ -41,6 +41,19 @@ describe("internal tokens", () => {
     expect(errorReason(error)).toBe("TOKEN_EXPIRED");
   });
 
+  it("refuses a token issued in the future beyond the clock tolerance", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const signer = createInternalTokenSigner({ secret, service: "gateway", ttlSeconds: 6000 });
+    const verifier = createInternalTokenVerifier({ secret });
+    vi.setSystemTime(Date.now() + 3_000_000);
+    const token = await signer.sign(identity);
+    vi.useRealTimers();
+    const error = await refusal(verifier.verify(token));
+    expect(error.code).toBe(Code.Unauthenticated);
+    expect(errorReason(error)).toBe("TOKEN_CLAIM_INVALID");
+    expect(error.rawMessage).toContain('"iat"');
+  });
+
   it("refuses a token signed with another secret, however often it is presented", async () => {
     const other = createInternalTokenSigner({
       secret: new TextEncoder().encode("another secret, also thirty-two bytes"),

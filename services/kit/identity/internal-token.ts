@@ -1,6 +1,7 @@
 import { jwtVerify, SignJWT } from "jose";
 import type { CallerIdentity } from "./caller-identity.js";
 import { identityFromClaims } from "./identity-claims.js";
+import { requireIssuedInPast } from "./issued-at.js";
 import { tokenError } from "./token-errors.js";
 import { createVerifiedTokens } from "./verified-tokens.js";
 
@@ -64,10 +65,10 @@ export interface InternalCaller {
 
 /**
  * Checks internal tokens: HS256 with the shared secret only, the internal
- * issuer and audience, `exp`, `sub` and `svc` required. A token that
- * verified is remembered until its `exp` ({@link createVerifiedTokens}): a
- * peer reuses its token for many calls, and every call would otherwise pay
- * a WebCrypto signature check.
+ * issuer and audience, `exp`, `sub` and `svc` required, no `iat` in the
+ * future. A token that verified is remembered until its `exp`
+ * ({@link createVerifiedTokens}): a peer reuses its token for many calls,
+ * and every call would otherwise pay a WebCrypto signature check.
  *
  * @throws ConnectError UNAUTHENTICATED for any token that fails.
  */
@@ -82,6 +83,7 @@ export function createInternalTokenVerifier(options: { secret: Uint8Array }) {
         requiredClaims: ["exp", "iss", "aud", "sub", "svc"],
         clockTolerance: clockToleranceSeconds,
       });
+      requireIssuedInPast(payload, clockToleranceSeconds);
       const service = typeof payload.svc === "string" ? payload.svc : "";
       return {
         value: { service, identity: identityFromClaims(payload, claimNames) },
