@@ -354,11 +354,13 @@ function checkFingerprints(
 
 /**
  * The FROM item that reads a snapshot: its files, or for a snapshot without
- * files an empty relation with the snapshot's columns.
+ * files an empty relation with the snapshot's columns. The files are read in
+ * a subquery so that only the snapshot's columns show: `read_parquet` also
+ * offers virtual columns such as `filename`, which would name the cache.
  */
 function scanOf(snapshot: Snapshot, paths: readonly string[]): string {
   if (paths.length > 0)
-    return `read_parquet([${paths.map(sqlString).join(", ")}]) AS ${sqlIdentifier("t")}`;
+    return `(SELECT * FROM read_parquet([${paths.map(sqlString).join(", ")}])) AS ${sqlIdentifier("t")}`;
   const columns = (snapshot.schema?.fields ?? []).map(
     (field) => `CAST(NULL AS ${field.type}) AS ${sqlIdentifier(field.name)}`,
   );

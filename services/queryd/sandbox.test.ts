@@ -112,6 +112,24 @@ describe("the sandbox", () => {
     }
   });
 
+  it("offers no virtual column of the file scan, such as the cached file's path", async () => {
+    for (const sql of [
+      "SELECT filename FROM t",
+      "SELECT t.file_row_number FROM t",
+      "SELECT file_index FROM t",
+    ]) {
+      const error = await fx.collect({ sql }).then(
+        (result) => new Error(`${sql} answered ${JSON.stringify(result.table().toArray())}`),
+        (e: unknown) => ConnectError.from(e),
+      );
+      expect(error, sql).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).code, sql).toBe(Code.InvalidArgument);
+      expect(error.message, sql).not.toContain(fx.cacheDirectory);
+    }
+    const columns = await fx.collect({ sql: "SELECT * FROM t" });
+    expect(columns.header.columns.map((c) => c.name)).toEqual(["x"]);
+  });
+
   it("refuses the same statements in ExplainQuery and WriteQueryResult", async () => {
     for (const sql of [
       "SELECT * FROM read_text('/etc/passwd')",
