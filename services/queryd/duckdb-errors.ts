@@ -18,17 +18,28 @@ const CALLER_ERRORS = new Set([
 
 const DUCKDB_MESSAGE = /^(?:Failed to extract statements: )?([A-Za-z ]+?) Error: ([\s\S]*)$/;
 
+/** What @duckdb/node-api says of a column type it cannot describe (DuckDB's TYPE, say). */
+const UNREADABLE_TYPE = /^Unexpected type id: \d+$/;
+
 /**
  * The one mapping of DuckDB errors to service errors. Statement errors keep
  * DuckDB's message (without its `LINE n:` excerpt, which quotes the rewritten
  * statement and server paths rather than the caller's SQL); a sandbox refusal
- * is PERMISSION_DENIED; running out of memory is RESOURCE_EXHAUSTED; an
+ * is PERMISSION_DENIED; running out of memory is RESOURCE_EXHAUSTED; a result
+ * column of a type the client library cannot describe is INVALID_ARGUMENT; an
  * interrupt is DEADLINE_EXCEEDED or CANCELED as the call's signal says why it
  * ended. Anything else, and any error that is not DuckDB's, is returned
  * unchanged so it becomes INTERNAL.
  */
 export function duckdbServiceError(error: unknown, signal?: AbortSignal): unknown {
   if (error instanceof ConnectError || !(error instanceof Error)) return error;
+  if (UNREADABLE_TYPE.test(error.message)) {
+    return serviceError(
+      Code.InvalidArgument,
+      "UNSUPPORTED_RESULT_TYPE",
+      "a result column has a type that cannot be returned (such as the TYPE of get_type()); cast it to VARCHAR",
+    );
+  }
   const match = DUCKDB_MESSAGE.exec(error.message);
   if (match === null) return error;
   const kind = match[1] ?? "";

@@ -229,7 +229,7 @@ export async function* executeQuery(
     };
     const result = await start();
     const names = result.columnNames();
-    const types = result.columnTypes();
+    const types = await duckdbCall(() => result.columnTypes());
     const encoding = createResultEncoding(names, types, {
       format: request.format === ResultFormat.JSON ? "json" : "arrow",
       batchRows: limits.batchRows,

@@ -213,6 +213,23 @@ describe("ExecuteQuery", () => {
     expect(next.jsonRows).toEqual(['{"n":"5000"}']);
   });
 
+  it("answers INVALID_ARGUMENT UNSUPPORTED_RESULT_TYPE for a column of DuckDB's TYPE type", async () => {
+    const sql = "SELECT get_type(id) AS t FROM sales";
+    for (const call of [
+      fx.collect({ sql }),
+      fx.query.explainQuery({ sql }),
+      fx.query.writeQueryResult({ sql, dataset: "types_of", createIfMissing: true }),
+    ]) {
+      const error = await failure(call);
+      expect(error.code).toBe(Code.InvalidArgument);
+      expect(errorReason(error)).toBe("UNSUPPORTED_RESULT_TYPE");
+    }
+    expect(
+      (await fx.collect({ sql: "SELECT get_type(id)::VARCHAR AS t FROM sales LIMIT 1" })).header
+        .columns[0]?.type,
+    ).toBe("VARCHAR");
+  });
+
   it("answers INVALID_ARGUMENT with DuckDB's message for a binder error", async () => {
     const error = await failure(fx.collect({ sql: "SELECT no_such_column FROM items" }));
     expect(error.code).toBe(Code.InvalidArgument);
