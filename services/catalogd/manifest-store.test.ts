@@ -91,6 +91,21 @@ describe("ManifestStore", () => {
     expect((await store.readSnapshot(record, 1n)).snapshot.author).toBe("anonymous");
   });
 
+  it("does not serve from memory a snapshot another replica expired, but keeps serving the latest", async () => {
+    const record = await newDataset();
+    await commitVersions(record, 3);
+    const replica = createManifestStore(fx.storage);
+    expect(await replica.latestVersion(record)).toBe(3n);
+    const remembered = await replica.readSnapshot(record, 1n);
+    expect(remembered.snapshot.version).toBe(1n);
+    await store.deleteSnapshot(record, 1n);
+    const expired = await replica
+      .readSnapshot(record, 1n)
+      .catch((error: unknown) => ConnectError.from(error));
+    expect((expired as ConnectError).code).toBe(Code.NotFound);
+    expect((await replica.readSnapshot(record, 3n)).snapshot.version).toBe(3n);
+  });
+
   it("finds the latest version without a hint, with a stale hint and with a hint to an expired version", async () => {
     const record = await newDataset();
     expect(await store.latestVersion(record)).toBe(0n);

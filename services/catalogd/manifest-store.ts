@@ -83,7 +83,9 @@ export interface ManifestStore {
   getDatasetWithLatest(name: string): Promise<{ record: DatasetRecord; latest: bigint }>;
   /**
    * A snapshot's manifest, parsed and checked once and then shared: it is
-   * frozen, so build a new message to answer with anything else.
+   * frozen, so build a new message to answer with anything else. A remembered
+   * one older than the latest is confirmed to still exist (another replica may
+   * have expired it) with one storage HEAD.
    *
    * @throws NOT_FOUND (VERSION_NOT_FOUND); DATA_LOSS (CORRUPT_MANIFEST).
    */
@@ -270,17 +272,22 @@ export function createManifestStore(storage: StorageClient): ManifestStore {
 
     async readSnapshot(dataset, version) {
       const key = snapshotKey(dataset.id, version);
-      const cached = manifests.get(key);
-      if (cached !== undefined) return cached;
-      const bytes = version > 0n ? await readIfExists(key) : undefined;
-      if (bytes === undefined) {
-        throw serviceError(
+      const notFound = () =>
+        serviceError(
           Code.NotFound,
           "VERSION_NOT_FOUND",
           `dataset "${dataset.name}" has no snapshot ${version}`,
           { dataset: dataset.name, version: String(version) },
         );
+      const cached = manifests.get(key);
+      if (cached !== undefined) {
+        // The latest is never expired; an older one may have been, by another replica.
+        if (version >= (latestSeen.get(dataset.id) ?? 0n) || (await exists(key))) return cached;
+        manifests.delete(key);
+        throw notFound();
       }
+      const bytes = version > 0n ? await readIfExists(key) : undefined;
+      if (bytes === undefined) throw notFound();
       const stored = frozen(parseManifest(bytes, dataset, version));
       manifests.set(key, stored, bytes.byteLength);
       return stored;
