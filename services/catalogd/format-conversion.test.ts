@@ -278,7 +278,7 @@ describe("convertToParquet", () => {
     expect(appended.rows).toEqual([["3", "1.0", null]]);
   });
 
-  it("samples the whole file when a key or value first appears past DuckDB's sample", async () => {
+  it("detects types from the whole file, so a key or value past DuckDB's sample is neither refused nor rounded", async () => {
     const records = Array.from({ length: 25_000 }, (_, i) => `{"n": ${i}}`);
     const lateKey = await convert(
       SourceFormat.JSON,
@@ -290,6 +290,9 @@ describe("convertToParquet", () => {
     const lateText = await convert(SourceFormat.CSV, `qty\n${[...rows, "N/A"].join("\n")}\n`);
     expect(lateText.types).toEqual(["qty VARCHAR"]);
     expect(lateText.rows.at(-1)).toEqual(["N/A"]);
+    const lateFraction = await convert(SourceFormat.CSV, `qty\n${[...rows, "1.5"].join("\n")}\n`);
+    expect(lateFraction.types).toEqual(["qty DOUBLE"]);
+    expect(lateFraction.rows.at(-1)).toEqual(["1.5"]);
   });
 
   it("converts a JSON array of objects and newline-delimited JSON alike", async () => {
@@ -331,6 +334,11 @@ describe("convertToParquet", () => {
       ["1", "2.0", "0.1", "10.50"],
       ["2", "3.0", "0.25", "1e3"],
     ]);
+    const ids = await convert(SourceFormat.CSV, "id\nA0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11\n", {
+      dataset: "ids",
+      columns: [{ name: "id", type: "UUID" }],
+    });
+    expect(ids.rows).toEqual([["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"]]);
     const people: AppendTarget = {
       dataset: "people",
       columns: [
@@ -374,6 +382,17 @@ describe("convertToParquet", () => {
       expect(error?.rawMessage, body).toContain(`column "${column}" is`);
       expect(error?.rawMessage, body).toContain(shown);
     }
+    const money: AppendTarget = {
+      dataset: "app",
+      columns: [{ name: "amount", type: "DECIMAL(18,2)" }],
+    };
+    const hidden = await conversionError(SourceFormat.CSV, "amount\n123456789012345.001\n", money);
+    expect(errorReason(hidden)).toBe("INEXACT_APPEND");
+    expect(hidden?.rawMessage).toContain("'123456789012345.001' would become '123456789012345'");
+    expect((await convert(SourceFormat.CSV, "amount\n1.5\n-2\n", money)).rows).toEqual([
+      ["1.50"],
+      ["-2.00"],
+    ]);
     const flag = await conversionError(SourceFormat.CSV, "flag\n2\n", {
       dataset: "app",
       columns: [{ name: "flag", type: "BOOLEAN" }],

@@ -48,33 +48,27 @@ export async function convertToParquet(
       switch (format) {
         case SourceFormat.CSV:
         case SourceFormat.JSON: {
-          const write = async (sampling: string) => {
-            const reader = textReader(
-              format,
-              `${source}, ${compression}${readerArguments}${sampling}`,
-            );
-            const rows =
-              appendTo === undefined
-                ? `SELECT * FROM ${reader.guessed}`
-                : await textAppendStatement(connection, reader, appendTo);
-            const probe = await connection.run(`${rows} LIMIT 0`);
-            const exact = parquetExactStatement(
-              rows,
-              probe.columnNames(),
-              probe.columnTypes(),
-              "UNSUPPORTED_SOURCE_TYPE",
-            );
-            await connection.run(`COPY (${exact}) TO ${target} (FORMAT parquet)`);
-          };
-          try {
-            await write("");
-          } catch (error) {
-            // DuckDB guesses columns and types from the first rows only: a key or a
-            // value that first appears later fails the read, and its message says to
-            // sample more. Then the whole file is sampled, unless the caller chose.
-            if (!samplingTooSmall(error) || /\bsample_size =/.test(readerArguments)) throw error;
-            await write(", sample_size = -1");
-          }
+          // DuckDB guesses types from the first 20,480 rows by default, and then
+          // casts later values to them quietly: 1.5 at row 25,000 of a column
+          // guessed BIGINT would be stored as 2. So the whole file is sampled,
+          // unless the caller chose a sample size.
+          const sampling = /\bsample_size =/.test(readerArguments) ? "" : ", sample_size = -1";
+          const reader = textReader(
+            format,
+            `${source}, ${compression}${readerArguments}${sampling}`,
+          );
+          const rows =
+            appendTo === undefined
+              ? `SELECT * FROM ${reader.guessed}`
+              : await textAppendStatement(connection, reader, appendTo);
+          const probe = await connection.run(`${rows} LIMIT 0`);
+          const exact = parquetExactStatement(
+            rows,
+            probe.columnNames(),
+            probe.columnTypes(),
+            "UNSUPPORTED_SOURCE_TYPE",
+          );
+          await connection.run(`COPY (${exact}) TO ${target} (FORMAT parquet)`);
           return;
         }
         case SourceFormat.ARROW_IPC: {
@@ -106,13 +100,6 @@ export interface ConversionOptions {
   readonly appendTo?: AppendTarget | undefined;
   /** Reader options for CSV and JSON, as `readerOptionArguments` writes them. */
   readonly readerArguments?: string;
-}
-
-/** Whether DuckDB failed because its sample of the file's first rows missed something. */
-function samplingTooSmall(error: unknown): boolean {
-  return (
-    error instanceof Error && !(error instanceof ConnectError) && /sample_size/.test(error.message)
-  );
 }
 
 /**

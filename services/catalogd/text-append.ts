@@ -72,12 +72,21 @@ export async function textAppendStatement(
     const fileType = file.get(name)!;
     const datasetType = dataset.get(name)!;
     if (fileType.toString() === datasetType.toString() || fileType.toString() === "JSON") return [];
-    return [{ name, type, check: sameValue(sqlIdentifier(name), fileType, datasetType) }];
+    return [{ name, type, ...comparison(sqlIdentifier(name), fileType, datasetType) }];
   });
   if (checks.length > 0) {
+    // Decimals are compared with the file read at the most scale their digits allow:
+    // DuckDB's guess (DOUBLE) may already have lost the digits a DECIMAL would drop.
+    const wide = target.columns.map(({ name, type }) => ({
+      name,
+      type: wideDecimal(dataset.get(name)!) ?? type,
+    }));
+    const widened = checks.some((check) => check.fileValue.startsWith("w."))
+      ? ` POSITIONAL JOIN (SELECT ${columns} FROM ${reader.typed(wide)}) w`
+      : "";
     const changed = await connection.runAndReadAll(
-      `SELECT ${checks.map(({ name, check }, i) => `NOT (${check}) AS changed${i}, CAST(g.${sqlIdentifier(name)} AS VARCHAR) AS file${i}, CAST(t.${sqlIdentifier(name)} AS VARCHAR) AS read${i}`).join(", ")}
-       FROM (SELECT ${columns} FROM ${reader.guessed}) g POSITIONAL JOIN (${typed}) t
+      `SELECT ${checks.map(({ name, check, fileValue }, i) => `NOT (${check}) AS changed${i}, CAST(${fileValue} AS VARCHAR) AS file${i}, CAST(t.${sqlIdentifier(name)} AS VARCHAR) AS read${i}`).join(", ")}
+       FROM (SELECT ${columns} FROM ${reader.guessed}) g POSITIONAL JOIN (${typed}) t${widened}
        WHERE ${checks.map(({ check }) => `NOT (${check})`).join(" OR ")}
        LIMIT 1`,
     );
@@ -86,7 +95,7 @@ export async function textAppendStatement(
       const i = checks.findIndex((_, index) => row[3 * index] === true);
       const { name, type } = checks[Math.max(0, i)]!;
       const [fileValue, readValue] = [row[3 * i + 1], row[3 * i + 2]].map((value) =>
-        value === null ? "NULL" : sqlString(String(value)),
+        value === null ? "NULL" : sqlString(withoutTrailingZeros(String(value))),
       );
       throw serviceError(
         Code.InvalidArgument,
@@ -111,17 +120,46 @@ async function columnTypes(
 }
 
 /**
- * Whether the file's value `g.<column>` and the value read in the dataset's
- * type `t.<column>` are the same. Compared in the file's type, so a fraction
- * or a time of day lost on the way shows; for FLOAT and DOUBLE columns in the
- * dataset's type, whose rounding is the type's own.
+ * How to tell whether a value read in the dataset's type (`t.<column>`) is the
+ * file's value: the expression that is true when it is, and what shows the
+ * file's value. Compared in the file's type (`g`, DuckDB's own reading), so a
+ * fraction or a time of day lost on the way shows; for DECIMAL, with the file
+ * read at the widest scale (`w`); for FLOAT and DOUBLE (whose rounding is the
+ * type's own) and UUID (one value, several spellings), in the dataset's type.
  */
-function sameValue(column: string, fileType: DuckDBType, datasetType: DuckDBType): string {
-  const approximate =
-    datasetType.typeId === DuckDBTypeId.FLOAT || datasetType.typeId === DuckDBTypeId.DOUBLE;
-  return approximate
-    ? `t.${column} IS NOT DISTINCT FROM TRY_CAST(g.${column} AS ${datasetType.toString()})`
-    : `g.${column} IS NOT DISTINCT FROM TRY_CAST(t.${column} AS ${fileType.toString()})`;
+function comparison(
+  column: string,
+  fileType: DuckDBType,
+  datasetType: DuckDBType,
+): { check: string; fileValue: string } {
+  if (wideDecimal(datasetType) !== undefined) {
+    const wide = wideDecimal(datasetType)!;
+    return {
+      check: `w.${column} IS NOT DISTINCT FROM CAST(t.${column} AS ${wide})`,
+      fileValue: `w.${column}`,
+    };
+  }
+  const inDatasetType = [DuckDBTypeId.FLOAT, DuckDBTypeId.DOUBLE, DuckDBTypeId.UUID].includes(
+    datasetType.typeId,
+  );
+  return {
+    check: inDatasetType
+      ? `t.${column} IS NOT DISTINCT FROM TRY_CAST(g.${column} AS ${datasetType.toString()})`
+      : `g.${column} IS NOT DISTINCT FROM TRY_CAST(t.${column} AS ${fileType.toString()})`,
+    fileValue: `g.${column}`,
+  };
+}
+
+/** DECIMAL(p,s) widened to 38 digits with every extra digit after the point, if room is left. */
+function wideDecimal(type: DuckDBType): string | undefined {
+  if (type.typeId !== DuckDBTypeId.DECIMAL) return undefined;
+  const integerDigits = type.width - type.scale;
+  return integerDigits < 38 ? `DECIMAL(38,${38 - integerDigits})` : undefined;
+}
+
+/** `2.500` as `2.5`: a widened decimal's padding, left out of messages. */
+function withoutTrailingZeros(text: string): string {
+  return /^-?\d+\.\d+$/.test(text) ? text.replace(/\.?0+$/, "") : text;
 }
 
 /** The first nested field one side has and the other not, as `"a.b"`, if any. */

@@ -882,7 +882,8 @@ export type IngestObjectRequest = Message<"lakehouse.catalog.v1.IngestObjectRequ
 
   /**
    * How to read a CSV or JSON source, by the names of DuckDB's `read_csv` and
-   * `read_json` options; unset ones are detected as DuckDB does. CSV takes
+   * `read_json` options; unset ones are detected as DuckDB does, except that
+   * types are detected from the whole file (`sample_size` -1). CSV takes
    * delim, quote, escape, comment, header, nullstr, dateformat,
    * timestampformat, decimal_separator, encoding (utf-8, utf-16, latin-1),
    * sample_size, skip, all_varchar and normalize_names; JSON takes format,
