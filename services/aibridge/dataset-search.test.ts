@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SearchMode } from "../../gen/lakehouse/ai/v1/ai_pb.js";
+import { errorReason } from "../kit/errors.js";
 import { type AiFixture, startAiFixture } from "./testing/ai-fixture.js";
 
 const articles = [
@@ -122,6 +123,29 @@ describe("search indexes", () => {
 });
 
 describe("search index names", () => {
+  it("answers FAILED_PRECONDITION INDEX_STALE once the indexed snapshot is gone, and works after a rebuild", async () => {
+    const rows = (text: string) => `SELECT * FROM (VALUES ${values([[1, text]])}) AS t(id, body)`;
+    await fixture.data.ingest("notes", rows("The printer on floor three is jammed"));
+    await fixture.data.ingest("notes", rows("The printer on floor four is jammed"));
+    await fixture.ai.buildSearchIndex({ dataset: "notes", column: "body" });
+    // Dropped and made again: its only snapshot is 1, the index was built from 2.
+    await fixture.data.catalogFixture.catalog.deleteDataset({ name: "notes" });
+    await fixture.data.ingest("notes", rows("Refund the duplicate charge"));
+    const stale = await fixture.ai
+      .searchDataset({ dataset: "notes", column: "body", query: "printer", k: 1 })
+      .catch((error: unknown) => ConnectError.from(error));
+    expect((stale as ConnectError).code).toBe(Code.FailedPrecondition);
+    expect(errorReason(stale)).toBe("INDEX_STALE");
+    await fixture.ai.buildSearchIndex({ dataset: "notes", column: "body" });
+    const found = await fixture.ai.searchDataset({
+      dataset: "notes",
+      column: "body",
+      query: "refund",
+      k: 1,
+    });
+    expect(idsOf(found.hits)).toEqual([1]);
+  });
+
   it("keeps apart the indexes of two datasets whose names share their first 64 characters", async () => {
     const shared = "customer_support_tickets_archived_from_the_old_helpdesk_system_x";
     expect(shared).toHaveLength(64);

@@ -208,8 +208,9 @@ async function lexicalRanking(
   const hashes: string[] = [];
   const column = sqlIdentifier(index.info.column);
   receipts.push(
-    ...(await forEachJsonRow(
-      deps.clients.query,
+    ...(await readSource(
+      deps,
+      index,
       {
         sql: `SELECT DISTINCT sha256(${column}) AS h, ${column} AS t
           FROM ${sqlIdentifier(index.info.source)} AT (VERSION => ${index.info.sourceVersion})
@@ -256,8 +257,9 @@ async function rowsOf(
   const column = sqlIdentifier(index.info.column);
   const hits: SearchResult["hits"] = [];
   receipts.push(
-    ...(await forEachJsonRow(
-      deps.clients.query,
+    ...(await readSource(
+      deps,
+      index,
       {
         sql: `SELECT sha256(s.${column}) AS ${HASH_COLUMN}, s.*
           FROM ${sqlIdentifier(index.info.source)} AS s AT (VERSION => ${index.info.sourceVersion})
@@ -275,6 +277,32 @@ async function rowsOf(
     )),
   );
   return hits;
+}
+
+/**
+ * Runs a statement over the snapshot an index was built from. A snapshot that
+ * is gone (expired, or the dataset dropped and made again) makes the index
+ * stale: FAILED_PRECONDITION INDEX_STALE, asking for a rebuild.
+ */
+async function readSource(
+  deps: SearchDeps,
+  index: Located,
+  request: Parameters<typeof forEachJsonRow>[1],
+  signal: AbortSignal,
+  onRow: Parameters<typeof forEachJsonRow>[3],
+): Promise<ReadReceipt[]> {
+  try {
+    return await forEachJsonRow(deps.clients.query, request, signal, onRow);
+  } catch (error) {
+    if (ConnectError.from(error).code !== Code.NotFound) throw error;
+    const { source, column, sourceVersion } = index.info;
+    throw serviceError(
+      Code.FailedPrecondition,
+      "INDEX_STALE",
+      `the search index of ${source}.${column} was built from snapshot ${sourceVersion}, which no longer exists: build it again with BuildSearchIndex`,
+      { dataset: source, column, version: String(sourceVersion) },
+    );
+  }
 }
 
 function stringParameter(value: string) {
