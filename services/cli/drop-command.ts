@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { canonicalDatasetName } from "../catalogd/dataset-name.js";
 import type { CliContext } from "./cli-context.js";
 import { examples, writeJson } from "./rendering.js";
 
@@ -13,9 +14,9 @@ export function registerDropCommand(program: Command, context: CliContext): void
       const gateway = await context.connect(command);
       await gateway.catalog.deleteDataset({ name }, gateway.callOptions());
       if (context.globals(command).json) {
-        await writeJson(context.stdout, { dataset: name, dropped: true });
+        await writeJson(context.stdout, { dataset: canonicalDatasetName(name), dropped: true });
         return;
       }
-      await context.stdout.write(`dropped ${name}\n`);
+      await context.stdout.write(`dropped ${canonicalDatasetName(name)}\n`);
     });
 }

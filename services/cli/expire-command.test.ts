@@ -44,7 +44,8 @@ describe("lakehouse expire", () => {
       });
     }
 
-    const run = await cli(["expire", "trimmed", "--keep-last", "1"]);
+    // Named in another letter case: the dataset, and the output, are `trimmed`.
+    const run = await cli(["expire", "Trimmed", "--keep-last", "1"]);
     expect(run).toEqual({
       code: 0,
       text: "dataset        trimmed\nexpired        2 snapshots (versions 1 to 2)\ndeleted files  2\n",

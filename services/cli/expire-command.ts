@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { ExpireSnapshotsResponseSchema } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
+import { canonicalDatasetName } from "../catalogd/dataset-name.js";
 import type { CliContext } from "./cli-context.js";
 import { parseRowCount } from "./cli-options.js";
 import { examples, keyValueLines, protoJson, writeJson } from "./rendering.js";
@@ -33,7 +34,7 @@ export function registerExpireCommand(program: Command, context: CliContext): vo
       }
       await context.stdout.write(
         keyValueLines([
-          ["dataset", dataset],
+          ["dataset", canonicalDatasetName(dataset)],
           ["expired", expiredText(response.expiredVersions)],
           ["deleted files", String(response.deletedFiles)],
         ]),

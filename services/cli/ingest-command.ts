@@ -6,6 +6,7 @@ import {
   IngestObjectResponseSchema,
   SourceFormat,
 } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
+import { canonicalDatasetName } from "../catalogd/dataset-name.js";
 import { putObject } from "../storaged/client.js";
 import type { CliContext } from "./cli-context.js";
 import { LocalError } from "./cli-errors.js";
@@ -217,7 +218,7 @@ export function registerIngestCommand(program: Command, context: CliContext): vo
       }
       await context.stdout.write(
         keyValueLines([
-          ["dataset", options.dataset],
+          ["dataset", canonicalDatasetName(options.dataset)],
           ["version", String(snapshot.version)],
           ["rows", String(snapshot.rowCount)],
           ["files", String(snapshot.fileCount)],
