@@ -216,11 +216,11 @@ describe("ExecuteQuery", () => {
   it("answers INVALID_ARGUMENT UNSUPPORTED_RESULT_TYPE for a column of DuckDB's TYPE type", async () => {
     const sql = "SELECT get_type(id) AS t FROM sales";
     for (const call of [
-      fx.collect({ sql }),
-      fx.query.explainQuery({ sql }),
-      fx.query.writeQueryResult({ sql, dataset: "types_of", createIfMissing: true }),
+      () => fx.collect({ sql }),
+      () => fx.query.explainQuery({ sql }),
+      () => fx.query.writeQueryResult({ sql, dataset: "types_of", createIfMissing: true }),
     ]) {
-      const error = await failure(call);
+      const error = await failure(call());
       expect(error.code).toBe(Code.InvalidArgument);
       expect(errorReason(error)).toBe("UNSUPPORTED_RESULT_TYPE");
     }
