@@ -27,7 +27,12 @@ async function startServer() {
   server = createServiceServer({
     services: [
       registration(StorageService, {
-        headObject(request) {
+        async headObject(request) {
+          if (request.key === "gone") {
+            // Its client is gone by now; the break it then meets is no fault of the server.
+            await new Promise((resolve) => setTimeout(resolve, 300));
+            throw new Error("Premature close");
+          }
           if (request.key === "bad") {
             const error = serviceError(Code.InvalidArgument, "BAD_KEY", "the key is bad");
             error.cause = new Error("parser detail");
@@ -144,5 +149,20 @@ describe("call logging", () => {
       subject: "service:tester",
     });
     expect(lostLine?.stack).toEqual(expect.stringMatching(/\n\s+at /));
+  });
+
+  it("logs a call whose client went away as CANCELED at info level, not as a fault", async () => {
+    const { client, rpcLines } = await startServer();
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 50);
+    const error = await failure(client.headObject({ key: "gone" }, { signal: abort.signal }));
+    expect(error.code).toBe(Code.Canceled);
+    const deadline = Date.now() + 2_000;
+    while (rpcLines().length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const [line] = rpcLines();
+    expect(line).toMatchObject({ level: "info", code: "Canceled" });
+    expect(line?.stack).toBeUndefined();
   });
 });

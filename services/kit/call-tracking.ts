@@ -67,7 +67,7 @@ export function createCallLogging(logger: Logger): Interceptor {
         logger.debug("rpc", { ...call, code: "ok" });
         return;
       }
-      const { level, ...failure } = describeFailure(error);
+      const { level, ...failure } = describeFailure(clientGone(error, request.signal));
       logger[level]("rpc", { ...call, ...failure });
     };
     try {
@@ -94,6 +94,28 @@ export function createCallLogging(logger: Logger): Interceptor {
       throw publicError(error);
     }
   };
+}
+
+/**
+ * What a call that failed after its client went away (a reset stream, a
+ * closed connection, its deadline) amounts to: the error the client's side
+ * chose, CANCELED or DEADLINE_EXCEEDED, where the server only saw its streams
+ * break ("Premature close", a reset with INTERNAL_ERROR). Errors thrown on
+ * purpose keep their code.
+ */
+function clientGone(error: unknown, signal: AbortSignal): unknown {
+  if (!signal.aborted) return error;
+  if (
+    error instanceof ConnectError &&
+    error.code !== Code.Internal &&
+    error.code !== Code.Unknown
+  ) {
+    return error;
+  }
+  const reason = ConnectError.from(signal.reason);
+  return reason.code === Code.DeadlineExceeded
+    ? reason
+    : new ConnectError(reason.rawMessage, Code.Canceled);
 }
 
 /** Errors thrown on purpose pass as they are; anything else hides its internals. */
