@@ -314,7 +314,7 @@ describe("convertToParquet", () => {
     expect(result.rows).toEqual([["18446744073709551615"], ["18446744073709551614"]]);
   });
 
-  it("appends CSV and JSON in the dataset's types, keeping text as written", async () => {
+  it("appends CSV and JSON in the dataset's types and names (matched ignoring case), keeping text as written", async () => {
     const sales: AppendTarget = {
       dataset: "sales",
       columns: [
@@ -326,7 +326,7 @@ describe("convertToParquet", () => {
     };
     const csv = await convert(
       SourceFormat.CSV,
-      "note,id,amount,ratio\n10.50,1,2,0.1\n1e3,2,3,0.25\n",
+      "NOTE,Id,amount,ratio\n10.50,1,2,0.1\n1e3,2,3,0.25\n",
       sales,
     );
     expect(csv.types).toEqual(["id BIGINT", "amount DOUBLE", "ratio FLOAT", "note VARCHAR"]);

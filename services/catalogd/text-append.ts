@@ -46,11 +46,24 @@ export async function textAppendStatement(
   target: AppendTarget,
 ): Promise<string> {
   const guessed = `SELECT * FROM ${reader.guessed}`;
-  const file = await columnTypes(connection, guessed);
-  const wanted = new Set(target.columns.map((column) => column.name));
-  if (file.size !== wanted.size || ![...file.keys()].every((name) => wanted.has(name))) {
+  // Column names are matched ignoring case, as DuckDB binds them: a header `ID`
+  // is the dataset's `id`, and the converted file takes the dataset's spelling.
+  const header = await columnTypes(connection, guessed);
+  const fileColumns = new Map(
+    [...header].map(([name, type]) => [name.toLowerCase(), { name, type }]),
+  );
+  const inFile = (name: string) => fileColumns.get(name.toLowerCase());
+  const headerCount = header.size;
+  if (
+    headerCount !== target.columns.length ||
+    fileColumns.size !== headerCount ||
+    !target.columns.every(({ name }) => inFile(name) !== undefined)
+  ) {
     return guessed;
   }
+  const file = new Map(target.columns.map(({ name }) => [name, inFile(name)!.type]));
+  const asInFile = (columns: readonly TargetColumn[]) =>
+    columns.map(({ name, type }) => ({ name: inFile(name)!.name, type }));
   const dataset = await columnTypes(
     connection,
     `SELECT ${target.columns.map(({ name, type }) => `CAST(NULL AS ${type}) AS ${sqlIdentifier(name)}`).join(", ")}`,
@@ -66,8 +79,10 @@ export async function textAppendStatement(
       );
     }
   }
-  const columns = target.columns.map(({ name }) => sqlIdentifier(name)).join(", ");
-  const typed = `SELECT ${columns} FROM ${reader.typed(target.columns)}`;
+  const columns = target.columns
+    .map(({ name }) => `${sqlIdentifier(inFile(name)!.name)} AS ${sqlIdentifier(name)}`)
+    .join(", ");
+  const typed = `SELECT ${columns} FROM ${reader.typed(asInFile(target.columns))}`;
   const checks = target.columns.flatMap(({ name, type }) => {
     const fileType = file.get(name)!;
     const datasetType = dataset.get(name)!;
@@ -82,7 +97,7 @@ export async function textAppendStatement(
       type: wideDecimal(dataset.get(name)!) ?? type,
     }));
     const widened = checks.some((check) => check.fileValue.startsWith("w."))
-      ? ` POSITIONAL JOIN (SELECT ${columns} FROM ${reader.typed(wide)}) w`
+      ? ` POSITIONAL JOIN (SELECT ${columns} FROM ${reader.typed(asInFile(wide))}) w`
       : "";
     const changed = await connection.runAndReadAll(
       `SELECT ${checks.map(({ name, check, fileValue }, i) => `NOT (${check}) AS changed${i}, CAST(${fileValue} AS VARCHAR) AS file${i}, CAST(t.${sqlIdentifier(name)} AS VARCHAR) AS read${i}`).join(", ")}
