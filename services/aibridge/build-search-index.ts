@@ -77,14 +77,10 @@ export async function buildSearchIndex(
       { dataset: request.dataset },
     );
   }
-  checkTextColumn(snapshot, request.dataset, request.column);
+  // Named as the dataset spells it, however the request does: DuckDB ignores case.
+  const column = textColumn(snapshot, request.dataset, request.column);
   const target = deps.registry.resolve(request.provider, request.model, "embed");
-  const indexDataset = searchIndexName(
-    request.dataset,
-    request.column,
-    target.provider.name,
-    target.model,
-  );
+  const indexDataset = searchIndexName(request.dataset, column, target.provider.name, target.model);
   const previous = await previousVectors(deps.clients, indexDataset, signal);
   // Absolute, as the writer's DuckDB is allowed into the resolved work directory only.
   const work = resolve(deps.workDirectory);
@@ -108,7 +104,7 @@ export async function buildSearchIndex(
     const info: SearchIndexInfo = {
       source: request.dataset,
       sourceVersion: Number(snapshot.version),
-      column: request.column,
+      column: column,
       provider: target.provider.name,
       model: target.model,
       dimensions,
@@ -137,10 +133,16 @@ export async function buildSearchIndex(
 }
 
 /**
+ * The text column `column` names, as the snapshot spells it (matched ignoring
+ * case, as DuckDB matches column names).
+ *
  * @throws NOT_FOUND (COLUMN_NOT_FOUND); INVALID_ARGUMENT (NOT_A_TEXT_COLUMN).
  */
-function checkTextColumn(snapshot: Snapshot, dataset: string, column: string): void {
-  const field = snapshot.schema?.fields.find((f) => f.name === column);
+function textColumn(snapshot: Snapshot, dataset: string, column: string): string {
+  const fields = snapshot.schema?.fields ?? [];
+  const field =
+    fields.find((f) => f.name === column) ??
+    fields.find((f) => f.name.toLowerCase() === column.toLowerCase());
   if (field === undefined) {
     throw serviceError(
       Code.NotFound,
@@ -157,6 +159,7 @@ function checkTextColumn(snapshot: Snapshot, dataset: string, column: string): v
       { dataset, column, type: field.type },
     );
   }
+  return field.name;
 }
 
 /** The vectors of the latest index snapshot, by text hash; empty when there is none. */

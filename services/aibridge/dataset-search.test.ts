@@ -123,6 +123,22 @@ describe("search indexes", () => {
 });
 
 describe("search index names", () => {
+  it("names a column in any letter case, as DuckDB does, when indexing and searching", async () => {
+    await fixture.data.ingest(
+      "memos",
+      `SELECT * FROM (VALUES ${values([[7, "Order more toner for the printer"]])}) AS t(id, body)`,
+    );
+    const built = await fixture.ai.buildSearchIndex({ dataset: "memos", column: "BODY" });
+    expect(built.indexDataset).toMatch(/^memos__body__vec_/);
+    const found = await fixture.ai.searchDataset({
+      dataset: "memos",
+      column: "Body",
+      query: "toner",
+      k: 1,
+    });
+    expect(idsOf(found.hits)).toEqual([7]);
+  });
+
   it("answers FAILED_PRECONDITION INDEX_STALE once the indexed snapshot is gone, and works after a rebuild", async () => {
     const rows = (text: string) => `SELECT * FROM (VALUES ${values([[1, text]])}) AS t(id, body)`;
     await fixture.data.ingest("notes", rows("The printer on floor three is jammed"));

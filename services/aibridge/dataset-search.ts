@@ -3,7 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { SearchMode } from "../../gen/lakehouse/ai/v1/ai_pb.js";
 import type { Dataset } from "../../gen/lakehouse/catalog/v1/catalog_pb.js";
 import { QueryParameterSchema, type ReadReceipt } from "../../gen/lakehouse/query/v1/query_pb.js";
-import { serviceError } from "../kit/errors.js";
+import { errorReason, serviceError } from "../kit/errors.js";
 import { sqlIdentifier } from "../kit/sql-text.js";
 import { createBm25Accumulator } from "./bm25.js";
 import { forEachJsonRow, type LakehouseClients } from "./lakehouse-clients.js";
@@ -69,7 +69,14 @@ export async function searchDataset(
   request: SearchRequest,
   signal: AbortSignal,
 ): Promise<SearchResult> {
-  const index = await locateIndex(deps, request, signal);
+  const index = await locateIndex(deps, request, signal).catch(async (error: unknown) => {
+    // Columns are matched ignoring case, as DuckDB matches them: an index is
+    // named after the column as the dataset spells it.
+    if (errorReason(error) !== "NO_SEARCH_INDEX") throw error;
+    const spelled = await columnAsSpelled(deps, request, signal);
+    if (spelled === undefined || spelled === request.column) throw error;
+    return locateIndex(deps, { ...request, column: spelled }, signal);
+  });
   const receipts: ReadReceipt[] = [];
   const depth = request.mode === SearchMode.HYBRID ? Math.max(request.k * 4, 50) : request.k;
   const vector =
@@ -277,6 +284,20 @@ async function rowsOf(
     )),
   );
   return hits;
+}
+
+/** The dataset's spelling of the requested column, if its latest snapshot has it in another case. */
+async function columnAsSpelled(
+  deps: SearchDeps,
+  request: SearchRequest,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const { dataset } = await deps.clients.catalog.getDataset(
+    { name: request.dataset, omitFiles: true },
+    { signal },
+  );
+  const wanted = request.column.toLowerCase();
+  return dataset?.snapshot?.schema?.fields.find((f) => f.name.toLowerCase() === wanted)?.name;
 }
 
 /**
