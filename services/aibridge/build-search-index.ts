@@ -15,6 +15,7 @@ import { forEachJsonRow, type LakehouseClients } from "./lakehouse-clients.js";
 import type { ProviderRegistry, ResolvedModel } from "./provider-registry.js";
 import { truncateUtf8 } from "./request-checks.js";
 import {
+  commitStamp,
   indexMessage,
   parseIndexMessage,
   type SearchIndexInfo,
@@ -104,6 +105,7 @@ export async function buildSearchIndex(
     const info: SearchIndexInfo = {
       source: request.dataset,
       sourceVersion: Number(snapshot.version),
+      sourceCommitted: commitStamp(snapshot.commitTime),
       column: column,
       provider: target.provider.name,
       model: target.model,

@@ -50,9 +50,12 @@ describe("search indexes", () => {
       ["text_hash", "VARCHAR"],
       ["embedding", "FLOAT[]"],
     ]);
+    const source = (await fixture.data.catalogFixture.catalog.getDataset({ name: "articles" }))
+      .dataset?.snapshot?.commitTime;
     expect(JSON.parse(snapshot?.message.replace("lakehouse search index ", "") ?? "")).toEqual({
       source: "articles",
       sourceVersion: 1,
+      sourceCommitted: `${source?.seconds}.${source?.nanos}`,
       column: "body",
       provider: "builtin",
       model: "hashed-ngrams-256",
@@ -139,7 +142,7 @@ describe("search index names", () => {
     expect(idsOf(found.hits)).toEqual([7]);
   });
 
-  it("answers FAILED_PRECONDITION INDEX_STALE once the indexed snapshot is gone, and works after a rebuild", async () => {
+  it("answers FAILED_PRECONDITION INDEX_STALE once the indexed snapshot is gone or made again, and works after a rebuild", async () => {
     const rows = (text: string) => `SELECT * FROM (VALUES ${values([[1, text]])}) AS t(id, body)`;
     await fixture.data.ingest("notes", rows("The printer on floor three is jammed"));
     await fixture.data.ingest("notes", rows("The printer on floor four is jammed"));
@@ -152,6 +155,12 @@ describe("search index names", () => {
       .catch((error: unknown) => ConnectError.from(error));
     expect((stale as ConnectError).code).toBe(Code.FailedPrecondition);
     expect(errorReason(stale)).toBe("INDEX_STALE");
+    // Now a snapshot 2 exists again, holding other rows: still not the indexed one.
+    await fixture.data.ingest("notes", rows("Refund the duplicate charge"));
+    const reborn = await fixture.ai
+      .searchDataset({ dataset: "notes", column: "body", query: "printer", k: 1 })
+      .catch((error: unknown) => ConnectError.from(error));
+    expect(errorReason(reborn)).toBe("INDEX_STALE");
     await fixture.ai.buildSearchIndex({ dataset: "notes", column: "body" });
     const found = await fixture.ai.searchDataset({
       dataset: "notes",

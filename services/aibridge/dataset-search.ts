@@ -10,6 +10,7 @@ import { forEachJsonRow, type LakehouseClients } from "./lakehouse-clients.js";
 import type { ProviderRegistry } from "./provider-registry.js";
 import { truncateUtf8 } from "./request-checks.js";
 import {
+  commitStamp,
   parseIndexMessage,
   type SearchIndexInfo,
   searchIndexName,
@@ -77,6 +78,7 @@ export async function searchDataset(
     if (spelled === undefined || spelled === request.column) throw error;
     return locateIndex(deps, { ...request, column: spelled }, signal);
   });
+  await assertSourceUnchanged(deps, index, signal);
   const receipts: ReadReceipt[] = [];
   const depth = request.mode === SearchMode.HYBRID ? Math.max(request.k * 4, 50) : request.k;
   const vector =
@@ -301,6 +303,31 @@ async function columnAsSpelled(
 }
 
 /**
+ * Makes sure the snapshot an index was built from is still the one of that
+ * version: a dataset dropped and made again may have a snapshot of the same
+ * version holding other rows.
+ *
+ * @throws FAILED_PRECONDITION (INDEX_STALE).
+ */
+async function assertSourceUnchanged(
+  deps: SearchDeps,
+  index: Located,
+  signal: AbortSignal,
+): Promise<void> {
+  const { source, sourceVersion, sourceCommitted } = index.info;
+  if (sourceCommitted === undefined) return;
+  const found = await deps.clients.catalog
+    .getDataset({ name: source, version: BigInt(sourceVersion), omitFiles: true }, { signal })
+    .catch((error: unknown) => {
+      if (ConnectError.from(error).code === Code.NotFound) return undefined;
+      throw error;
+    });
+  if (commitStamp(found?.dataset?.snapshot?.commitTime) !== sourceCommitted) {
+    throw staleIndex(index);
+  }
+}
+
+/**
  * Runs a statement over the snapshot an index was built from. A snapshot that
  * is gone (expired, or the dataset dropped and made again) makes the index
  * stale: FAILED_PRECONDITION INDEX_STALE, asking for a rebuild.
@@ -316,14 +343,18 @@ async function readSource(
     return await forEachJsonRow(deps.clients.query, request, signal, onRow);
   } catch (error) {
     if (ConnectError.from(error).code !== Code.NotFound) throw error;
-    const { source, column, sourceVersion } = index.info;
-    throw serviceError(
-      Code.FailedPrecondition,
-      "INDEX_STALE",
-      `the search index of ${source}.${column} was built from snapshot ${sourceVersion}, which no longer exists: build it again with BuildSearchIndex`,
-      { dataset: source, column, version: String(sourceVersion) },
-    );
+    throw staleIndex(index);
   }
+}
+
+function staleIndex(index: Located) {
+  const { source, column, sourceVersion } = index.info;
+  return serviceError(
+    Code.FailedPrecondition,
+    "INDEX_STALE",
+    `the search index of ${source}.${column} was built from snapshot ${sourceVersion}, which no longer exists: build it again with BuildSearchIndex`,
+    { dataset: source, column, version: String(sourceVersion) },
+  );
 }
 
 function stringParameter(value: string) {

@@ -6,6 +6,12 @@ import { serviceError } from "../kit/errors.js";
 export interface SearchIndexInfo {
   readonly source: string;
   readonly sourceVersion: number;
+  /**
+   * When that snapshot was committed (`seconds.nanos`): a dataset dropped and
+   * made again has a snapshot of the same version, committed at another time.
+   * Absent in indexes built before it was recorded.
+   */
+  readonly sourceCommitted?: string;
   readonly column: string;
   readonly provider: string;
   readonly model: string;
@@ -85,4 +91,9 @@ export function parseIndexMessage(dataset: string, message: string): SearchIndex
     `dataset ${dataset} is not a search index built by aibridge`,
     { dataset },
   );
+}
+
+/** How an index records its source snapshot's commit time. */
+export function commitStamp(time: { seconds: bigint; nanos: number } | undefined): string {
+  return `${time?.seconds ?? 0n}.${time?.nanos ?? 0}`;
 }
