@@ -53,10 +53,9 @@ export async function textAppendStatement(
     [...header].map(([name, type]) => [name.toLowerCase(), { name, type }]),
   );
   const inFile = (name: string) => fileColumns.get(name.toLowerCase());
-  const headerCount = header.size;
   if (
-    headerCount !== target.columns.length ||
-    fileColumns.size !== headerCount ||
+    header.size !== target.columns.length ||
+    fileColumns.size !== header.size ||
     !target.columns.every(({ name }) => inFile(name) !== undefined)
   ) {
     return guessed;
