@@ -112,6 +112,25 @@ describe("the data path through the gateway", () => {
     },
   );
 
+  it("answers the same once queryd scans its columnar copies of the files", async () => {
+    const copiesMade = () => system.queryd.logs.filter((l) => l.msg === "columnar copy made");
+    // The aggregates above read sales more than once; a second read of regions copies it too.
+    for (let i = 0; i < 2; i++) await collectQuery(clients.query, { sql: "SELECT 1 FROM regions" });
+    for (let waited = 0; copiesMade().length < 2; waited += 50) {
+      if (waited > 30_000) throw new Error("queryd made no columnar copies within 30 s");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    for (const sql of aggregates) {
+      const { plan } = await clients.query.explainQuery({ sql: remote(sql) });
+      expect(plan).not.toContain("READ_PARQUET");
+      const answer = await collectQuery(clients.query, { sql: remote(sql) });
+      const reference = await duckdbReference(local(sql));
+      const table = answer.table();
+      expect(table.schema.fields.map((f) => String(f.type))).toEqual(reference.arrowTypes);
+      expect(canonicalRows(table)).toEqual(reference.rows);
+    }
+  });
+
   it("streams JSON rows with no precision lost", async () => {
     const answer = await collectQuery(clients.query, {
       sql: "SELECT id, amount FROM sales WHERE id IN (0, 149999) ORDER BY id",

@@ -23,6 +23,12 @@ export const querydConfigSchema = z.object({
     .int()
     .min(1024 * 1024)
     .default(10 * 1024 ** 3),
+  /**
+   * Keep a copy in DuckDB's own format of each data file queries read more
+   * than once (`<sha256>.duckdb` beside the cached file), so warm scans skip
+   * Parquet decoding. Copies count against `cacheMaxBytes`.
+   */
+  columnarCopies: z.boolean().default(true),
   /** DuckDB `memory_limit`. */
   memoryLimit: z.string().regex(DUCKDB_SIZE, "expected a size such as 2GB").default("2GB"),
   /** DuckDB worker threads. */

@@ -42,6 +42,11 @@ export interface DuckDBEngine {
    * never waits behind long queries.
    */
   withUtilityConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
+  /**
+   * Runs slow work of the engine's own (making columnar copies) on another
+   * connection kept apart from the pool, one call at a time.
+   */
+  withBackgroundConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
   /** Releases every connection and the instance. */
   close(): void;
 }
@@ -77,20 +82,33 @@ export async function createDuckDBEngine(options: DuckDBEngineOptions): Promise<
   }
   const connections: DuckDBConnection[] = [];
   for (let i = 0; i < options.poolSize; i++) connections.push(await instance.connect());
-  const utility = await instance.connect();
+  const utility = serialConnection(await instance.connect());
+  const background = serialConnection(await instance.connect());
   const pool = createBoundedPool(connections, options.maxQueued);
-  let utilityTail: Promise<unknown> = Promise.resolve();
   return {
     cacheDirectory,
     acquire: (signal) => pool.acquire(signal),
-    withUtilityConnection(work) {
-      const run = utilityTail.then(() => work(utility));
-      utilityTail = run.catch(() => undefined);
-      return run;
-    },
+    withUtilityConnection: utility.run,
+    withBackgroundConnection: background.run,
     close() {
-      for (const connection of [...connections, utility]) connection.closeSync();
+      background.connection.interrupt();
+      for (const connection of [...connections, utility.connection, background.connection]) {
+        connection.closeSync();
+      }
       instance.closeSync();
+    },
+  };
+}
+
+/** A connection that runs one piece of work at a time, in call order. */
+function serialConnection(connection: DuckDBConnection) {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    connection,
+    run<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+      const run = tail.then(() => work(connection));
+      tail = run.catch(() => undefined);
+      return run;
     },
   };
 }

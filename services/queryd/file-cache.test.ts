@@ -138,13 +138,33 @@ describe("the file cache", () => {
     expect(cache.usedBytes()).toBeLessThanOrEqual(2500);
   });
 
-  it("reopens with the files already on disk and removes interrupted downloads", async () => {
+  it("counts an attachment against its size and detaches it when its file is evicted", async () => {
+    const cache = await createFileCache({ directory: cacheDir("attach"), maxBytes: 2500, storage });
+    const [a, b, c] = [await stored(1000), await stored(500), await stored(600)];
+    const detached: string[] = [];
+    const held = await cache.acquire([a]);
+    expect(cache.attach(a.sha256, 700, () => detached.push("a"))).toBe(true);
+    // A file has one attachment, and one not cached has none.
+    expect(cache.attach(a.sha256, 1, () => detached.push("again"))).toBe(false);
+    expect(cache.attach(b.sha256, 1, () => detached.push("b"))).toBe(false);
+    expect(cache.usedBytes()).toBe(1700);
+    held.release();
+    await cache.acquire([b]).then((lease) => lease.release());
+    expect(detached).toEqual([]);
+    // 1700 + 500 + 600 > 2500: a and its attachment, the least recently used, go together.
+    await cache.acquire([c]).then((lease) => lease.release());
+    expect(detached).toEqual(["a"]);
+    expect(cache.usedBytes()).toBe(1100);
+  });
+
+  it("reopens with the files already on disk and removes interrupted downloads and copies", async () => {
     const directory = cacheDir("reopen");
     const first = await createFileCache({ directory, maxBytes: 1 << 20, storage });
     const file = await stored(500);
     await first.acquire([file]).then((lease) => lease.release());
     const shard = join(directory, file.sha256.slice(0, 2));
     await writeFile(join(shard, `${file.sha256}.parquet.123.part`), "partial");
+    await writeFile(join(shard, `${file.sha256}.duckdb`), "a copy of another run");
     await mkdir(join(directory, "staging"), { recursive: true });
     await writeFile(join(directory, "staging", "left.parquet"), "x");
     reads.length = 0;

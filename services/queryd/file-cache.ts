@@ -45,6 +45,13 @@ export interface FileCache {
    * the catalog recorded; storage errors as they come.
    */
   acquire(files: readonly CacheFileRef[], signal?: AbortSignal): Promise<CacheLease>;
+  /**
+   * Attaches something derived from a cached file (a copy in another format):
+   * its `bytes` count against the cache's size from now on, and `detach` runs
+   * when the file leaves the cache. Returns false, and attaches nothing, when
+   * the file is not cached or already has an attachment.
+   */
+  attach(sha256: string, bytes: number, detach: () => void): boolean;
   /** A directory inside the cache root for files the engine writes itself. */
   readonly stagingDirectory: string;
   /** Bytes held now. */
@@ -53,9 +60,11 @@ export interface FileCache {
 
 interface Entry {
   readonly path: string;
-  readonly size: number;
+  /** The file's bytes plus those of its attachment. */
+  size: number;
   pins: number;
   lastUse: number;
+  detach?: () => void;
 }
 
 /** Files of one acquire found in the cache, and those that had to be (or were being) fetched. */
@@ -146,6 +155,7 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
       entries.delete(sha);
       used -= entry.size;
       void rm(entry.path, { force: true });
+      entry.detach?.();
     }
   }
 
@@ -240,8 +250,19 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
     };
   }
 
+  function attach(sha: string, bytes: number, detach: () => void): boolean {
+    const entry = entries.get(sha);
+    if (entry === undefined || entry.detach !== undefined) return false;
+    entry.size += bytes;
+    entry.detach = detach;
+    used += bytes;
+    evict();
+    return true;
+  }
+
   return {
     stagingDirectory,
+    attach,
     usedBytes: () => used,
     acquire: (files, signal) =>
       inSpan("file-cache.acquire", { "lakehouse.cache.files": files.length }, async (span) => {

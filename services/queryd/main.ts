@@ -7,6 +7,7 @@ import { openInternalAuth } from "../kit/identity/internal-auth.js";
 import { createInternalTransport } from "../kit/internal-transport.js";
 import { runService } from "../kit/run-service.js";
 import { registration } from "../kit/server.js";
+import { createColumnarCopies } from "./columnar-copies.js";
 import { querydConfigSchema } from "./config.js";
 import { createDuckDBEngine } from "./duckdb-engine.js";
 import { createFileCache } from "./file-cache.js";
@@ -39,7 +40,14 @@ await runService({
       poolSize: config.poolSize,
       maxQueued: config.maxQueuedQueries,
     });
-    logger.info("duckdb ready", { poolSize: config.poolSize, memoryLimit: config.memoryLimit });
+    const copies = config.columnarCopies
+      ? createColumnarCopies({ engine, cache, logger })
+      : undefined;
+    logger.info("duckdb ready", {
+      poolSize: config.poolSize,
+      memoryLimit: config.memoryLimit,
+      columnarCopies: config.columnarCopies,
+    });
     return {
       services: [
         registration(
@@ -49,6 +57,7 @@ await runService({
             storage,
             engine,
             cache,
+            ...(copies === undefined ? {} : { copies }),
             logger,
             limits: {
               maxResultRows: config.maxResultRows,

@@ -9,6 +9,7 @@ import type { CallerIdentity } from "../kit/identity/caller-identity.js";
 import { requireDatasetGrant } from "../kit/identity/dataset-grants.js";
 import { createLruCache } from "../kit/lru-cache.js";
 import { sqlIdentifier, sqlString } from "../kit/sql-text.js";
+import type { ColumnarCopies } from "./columnar-copies.js";
 import type { DuckDBEngine } from "./duckdb-engine.js";
 import type { CacheLease, FileCache } from "./file-cache.js";
 import type { JsonObject } from "./lossless-json.js";
@@ -32,6 +33,8 @@ export interface QueryResolutionDeps {
   readonly engine: DuckDBEngine;
   readonly catalog: CatalogClient;
   readonly cache: FileCache;
+  /** Copies of hot files in DuckDB's format, scanned instead of them once made; none when absent. */
+  readonly copies?: ColumnarCopies;
 }
 
 /** What each query RPC needs to resolve and run statements. */
@@ -120,7 +123,7 @@ const mentionKey = (mention: DatasetMention) => `${mention.name}@${mention.versi
  * the critical path.
  */
 export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
-  const { engine, catalog, cache } = deps;
+  const { engine, catalog, cache, copies } = deps;
   const statements = createStatementCache();
   const snapshots = createLruCache<string, CatalogAnswer>(REMEMBERED_SNAPSHOTS);
 
@@ -168,7 +171,10 @@ export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
     const files = bindings.flatMap((binding) => binding.snapshot.files);
     const lease: CacheLease = await cache.acquire(files, options.signal);
     try {
-      const scans = splitPaths(bindings, lease.paths);
+      const scans = splitPaths(bindings, lease.paths).map((paths, index) =>
+        scanSources(bindings[index]?.snapshot.files ?? [], paths, copies),
+      );
+      copies?.noteRead(files);
       const boundFiles = boundFilesKey(bindings, scans);
       let rewritten = entry.rendering?.boundFiles === boundFiles ? entry.rendering.sql : undefined;
       if (rewritten === undefined) {
@@ -178,7 +184,10 @@ export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
           for (const [index, binding] of bindings.entries()) {
             fragments.set(
               binding.key,
-              await tableFragment(connection, scanOf(binding.snapshot, scans[index] ?? [])),
+              await tableFragment(
+                connection,
+                scanOf(binding.snapshot, scans[index] ?? { paths: [] }),
+              ),
             );
           }
           bindDatasetReferences(references, (reference) => {
@@ -299,17 +308,41 @@ function splitPaths(bindings: readonly Binding[], paths: readonly string[]): str
   });
 }
 
+/** Snapshots of more files than this are read as Parquet even when every file has a copy. */
+const MAX_COPIES_PER_SCAN = 256;
+
+/** What one binding's scan reads: its cached Parquet files, or all their columnar copies. */
+interface ScanSources {
+  readonly paths: readonly string[];
+  readonly tables?: readonly string[];
+}
+
+function scanSources(
+  files: readonly { sha256: string }[],
+  paths: readonly string[],
+  copies: ColumnarCopies | undefined,
+): ScanSources {
+  if (copies === undefined || files.length === 0 || files.length > MAX_COPIES_PER_SCAN) {
+    return { paths };
+  }
+  const tables = files.map((file) => copies.tableOf(file.sha256));
+  return tables.every((table) => table !== undefined) ? { paths, tables } : { paths };
+}
+
 /**
- * What a rewrite depends on besides the text: each binding's files, or for
+ * What a rewrite depends on besides the text: what each binding scans, or for
  * one without files the columns of its empty scan (named by the fingerprint).
  */
-function boundFilesKey(bindings: readonly Binding[], scans: readonly string[][]): string {
+function boundFilesKey(bindings: readonly Binding[], scans: readonly ScanSources[]): string {
   return JSON.stringify(
     bindings.map((binding, index) => {
-      const paths = scans[index] ?? [];
+      const scan = scans[index];
       return [
         binding.key,
-        paths.length > 0 ? paths : `empty:${binding.snapshot.schemaFingerprint}`,
+        scan?.tables ??
+          (scan && scan.paths.length > 0
+            ? scan.paths
+            : `empty:${binding.snapshot.schemaFingerprint}`),
       ];
     }),
   );
@@ -353,12 +386,17 @@ function checkFingerprints(
 }
 
 /**
- * The FROM item that reads a snapshot: its files, or for a snapshot without
- * files an empty relation with the snapshot's columns. The files are read in
- * a subquery so that only the snapshot's columns show: `read_parquet` also
- * offers virtual columns such as `filename`, which would name the cache.
+ * The FROM item that reads a snapshot: the columnar copies of its files in
+ * file order, or its files, or for a snapshot without files an empty relation
+ * with the snapshot's columns. The files are read in a subquery so that only
+ * the snapshot's columns show: `read_parquet` also offers virtual columns
+ * such as `filename`, which would name the cache.
  */
-function scanOf(snapshot: Snapshot, paths: readonly string[]): string {
+function scanOf(snapshot: Snapshot, { paths, tables }: ScanSources): string {
+  if (tables !== undefined) {
+    const selects = tables.map((table) => `SELECT * FROM ${table}`);
+    return `(${selects.join(" UNION ALL ")}) AS ${sqlIdentifier("t")}`;
+  }
   if (paths.length > 0)
     return `(SELECT * FROM read_parquet([${paths.map(sqlString).join(", ")}])) AS ${sqlIdentifier("t")}`;
   const columns = (snapshot.schema?.fields ?? []).map(

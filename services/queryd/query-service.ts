@@ -3,6 +3,7 @@ import type { QueryService } from "../../gen/lakehouse/query/v1/query_pb.js";
 import type { CallerIdentity } from "../kit/identity/caller-identity.js";
 import type { Logger } from "../kit/logger.js";
 import type { StorageClient } from "../storaged/client.js";
+import type { ColumnarCopies } from "./columnar-copies.js";
 import type { DuckDBEngine } from "./duckdb-engine.js";
 import { executeQuery, type ResultLimits } from "./execute-query.js";
 import { explainQuery } from "./explain-query.js";
@@ -16,6 +17,8 @@ export interface QueryServiceDeps {
   readonly storage: StorageClient;
   readonly engine: DuckDBEngine;
   readonly cache: FileCache;
+  /** Copies of hot files in DuckDB's format; scans read Parquet only when absent. */
+  readonly copies?: ColumnarCopies;
   readonly limits: ResultLimits;
   /** Logs one line per query with its id; none when absent. */
   readonly logger?: Logger;

@@ -24,6 +24,7 @@ import {
 import { createLogger } from "../../kit/logger.js";
 import { createServiceServer, registration, serverSettings } from "../../kit/server.js";
 import { putObject } from "../../storaged/client.js";
+import { type ColumnarCopies, createColumnarCopies } from "../columnar-copies.js";
 import { createDuckDBEngine, type DuckDBEngine } from "../duckdb-engine.js";
 import type { ResultLimits } from "../execute-query.js";
 import { createFileCache, type FileCache } from "../file-cache.js";
@@ -35,6 +36,8 @@ export interface QueryFixtureOptions {
   readonly maxQueued?: number;
   readonly limits?: Partial<ResultLimits>;
   readonly cacheMaxBytes?: number;
+  /** Keeps columnar copies of files read twice, as queryd does by default. */
+  readonly columnarCopies?: boolean;
 }
 
 /** A whole query result read from the stream. */
@@ -59,6 +62,8 @@ export interface QueryFixture {
   readonly queryOverNetwork: Client<typeof QueryService>;
   readonly engine: DuckDBEngine;
   readonly cache: FileCache;
+  /** The columnar copies, when the fixture keeps them. */
+  readonly copies?: ColumnarCopies;
   readonly cacheDirectory: string;
   /** Writes `select` to Parquet with a separate DuckDB, commits it to `dataset`; returns the local file. */
   ingest(dataset: string, select: string): Promise<string>;
@@ -93,11 +98,13 @@ export async function startQueryFixture(options: QueryFixtureOptions = {}): Prom
     maxBytes: options.cacheMaxBytes ?? 1024 ** 3,
     storage: catalogFixture.storage,
   });
+  const copies = options.columnarCopies ? createColumnarCopies({ engine, cache }) : undefined;
   const service = createQueryService({
     catalog: catalogFixture.catalog,
     storage: catalogFixture.storage,
     engine,
     cache,
+    ...(copies === undefined ? {} : { copies }),
     limits: {
       maxResultRows: 1_000_000,
       maxResultBytes: 64 * 1024 ** 2,
@@ -126,6 +133,7 @@ export async function startQueryFixture(options: QueryFixtureOptions = {}): Prom
     queryOverNetwork,
     engine,
     cache,
+    ...(copies === undefined ? {} : { copies }),
     cacheDirectory,
     async ingest(dataset, select) {
       const path = join(catalogFixture.workDirectory, `fixture-${process.pid}-${++files}.parquet`);
@@ -170,6 +178,7 @@ export async function startQueryFixture(options: QueryFixtureOptions = {}): Prom
     },
     async close() {
       await server.shutdown();
+      await copies?.settled();
       engine.close();
       await catalogFixture.close();
       await rm(root, { recursive: true, force: true });

@@ -1,0 +1,133 @@
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ResultFormat } from "../../gen/lakehouse/query/v1/query_pb.js";
+import { type QueryFixture, startQueryFixture } from "./testing/query-fixture.js";
+
+let fx: QueryFixture;
+const CACHE_BYTES = 16 * 1024 ** 2;
+
+/** A column of every kind a Parquet file holds, NULLs among them. */
+const EVERY_TYPE = `
+  SELECT range AS id,
+         (range % 120)::TINYINT AS i8, range::UINTEGER AS u32, (range * 1e12)::HUGEINT AS huge,
+         (range / 7)::DECIMAL(9, 3) AS d9, (range * 1234567.891)::DECIMAL(38, 10) AS d38,
+         (range / 3)::FLOAT AS f, (range / 3)::DOUBLE AS dbl, range % 2 = 0 AS flag,
+         CASE WHEN range % 5 = 0 THEN NULL ELSE 'text ' || range END AS txt,
+         ('\\x' || lpad(to_hex(range % 256), 2, '0'))::BLOB AS bin,
+         DATE '2024-01-01' + range::INTEGER AS day, TIME '01:02:03.456789' AS tod,
+         TIMESTAMP '2024-01-01 00:00:00.123456' + to_seconds(range) AS ts,
+         TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(range) AS tstz,
+         '6ba7b810-9dad-11d1-80b4-00c04fd430c8'::UUID AS id_uuid,
+         [range, NULL, range + 1] AS list, {'a': range, 'b': [txt_inner]} AS nested,
+         MAP {'k': range} AS map
+  FROM range(3000), (SELECT 'x' AS txt_inner)`;
+
+beforeAll(async () => {
+  fx = await startQueryFixture({ columnarCopies: true, cacheMaxBytes: CACHE_BYTES });
+  await fx.ingest("wide", EVERY_TYPE);
+  for (const start of [0, 1000, 2000]) {
+    await fx.ingest(
+      "parts",
+      `SELECT range AS n, 'part ${start}' AS label FROM range(${start}, ${start + 1000})`,
+    );
+  }
+});
+
+afterAll(async () => {
+  await fx?.close();
+});
+
+const plan = async (sql: string) => (await fx.query.explainQuery({ sql })).plan;
+
+/** The Arrow stream and JSON rows of a statement. */
+async function answers(sql: string) {
+  const arrow = await fx.collect({ sql });
+  const json = await fx.collect({ sql, format: ResultFormat.JSON });
+  const table = arrow.table();
+  return {
+    columns: arrow.header.columns,
+    arrowTypes: table.schema.fields.map((field) => `${field.name}: ${field.type}`),
+    // As JSON: values in the slots of NULLs are not part of an answer.
+    arrowRows: JSON.stringify(table.toArray(), (_, value) =>
+      typeof value === "bigint" ? `${value}n` : value,
+    ),
+    rows: json.jsonRows,
+  };
+}
+
+/** Reads a dataset twice so its files get copies, then waits for them. */
+async function copied(sql: string) {
+  const fromParquet = await answers(sql);
+  await fx.copies?.settled();
+  return fromParquet;
+}
+
+describe("columnar copies", () => {
+  it("copy a file a second query reads, and the copy answers exactly as the Parquet file", async () => {
+    const sql = "SELECT * FROM wide";
+    expect(await plan(sql)).toContain("READ_PARQUET");
+    const fromParquet = await copied(sql);
+    expect(await plan(sql)).not.toContain("READ_PARQUET");
+    expect(await plan(sql)).toContain("columnar_");
+    const fromCopy = await answers(sql);
+    expect(fromCopy.columns).toEqual(fromParquet.columns);
+    expect(fromCopy.rows).toEqual(fromParquet.rows);
+    expect(fromCopy.arrowTypes).toEqual(fromParquet.arrowTypes);
+    expect(fromCopy.arrowRows).toEqual(fromParquet.arrowRows);
+    expect(fromCopy.rows).toHaveLength(3000);
+  });
+
+  it("read a snapshot of several files from their copies in file order", async () => {
+    const sql = "SELECT n, label FROM parts";
+    const fromParquet = await copied(sql);
+    expect(await plan(sql)).not.toContain("READ_PARQUET");
+    const fromCopy = await answers(sql);
+    expect(fromCopy.rows).toEqual(fromParquet.rows);
+    expect(fromCopy.rows.map((row) => JSON.parse(row).n)).toEqual(
+      Array.from({ length: 3000 }, (_, n) => String(n)),
+    );
+  });
+
+  it("cannot be stood in for by a CTE of the same name", async () => {
+    const { dataset } = await fx.catalogFixture.catalog.getDataset({ name: "wide" });
+    const sha = dataset?.snapshot?.files[0]?.sha256 ?? "";
+    const sql = `WITH "columnar_${sha}" AS (SELECT 42 AS id) SELECT sum(id) AS n FROM wide`;
+    expect(await plan(sql)).toContain("SEQ_SCAN");
+    expect((await fx.collect({ sql, format: ResultFormat.JSON })).jsonRows).toEqual([
+      '{"n":"4498500"}',
+    ]);
+  });
+
+  it("count against the cache's size and go with their file", async () => {
+    const databases = () =>
+      fx.engine.withBackgroundConnection(async (connection) =>
+        (await connection.runAndReadAll("SELECT database_name FROM duckdb_databases()"))
+          .getRows()
+          .map((row) => String(row[0])),
+      );
+    const { dataset } = await fx.catalogFixture.catalog.getDataset({ name: "wide" });
+    const wideSha = dataset?.snapshot?.files[0]?.sha256 ?? "";
+    const copyFile = join(fx.cacheDirectory, wideSha.slice(0, 2), `${wideSha}.duckdb`);
+    expect(await databases()).toContain(`columnar_${wideSha}`);
+    expect((await stat(copyFile)).size).toBeGreaterThan(0);
+    let parquetBytes = 0;
+    for (const name of ["wide", "parts"]) {
+      const answer = await fx.catalogFixture.catalog.getDataset({ name });
+      parquetBytes += Number(answer.dataset?.snapshot?.size ?? 0n);
+    }
+    expect(fx.cache.usedBytes()).toBeGreaterThan(parquetBytes);
+    // A file larger than the cache evicts every file that no query holds, copies and all.
+    await fx.ingest(
+      "big",
+      "SELECT md5(range::VARCHAR) || md5((range + 1)::VARCHAR) AS s FROM range(500000)",
+    );
+    await fx.collect({ sql: "SELECT count(*) FROM big" });
+    await fx.copies?.settled();
+    expect(fx.copies?.tableOf(wideSha)).toBeUndefined();
+    expect(await databases()).not.toContain(`columnar_${wideSha}`);
+    await expect(stat(copyFile)).rejects.toThrow(/ENOENT/);
+    expect(await plan("SELECT * FROM wide")).toContain("READ_PARQUET");
+    expect(fx.cache.usedBytes()).toBeLessThanOrEqual(CACHE_BYTES);
+  });
+});
