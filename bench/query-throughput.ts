@@ -50,7 +50,7 @@ import { uploadAndIngest, writeSalesParquet } from "../tests/support/generated-s
 import { peerClients } from "../tests/support/peer-clients.js";
 import { cpuMilliseconds } from "../tests/support/process-cpu.js";
 import { sampleRss } from "../tests/support/process-memory.js";
-import { startServiceProcess } from "../tests/support/service-process.js";
+import { loggedEventually, startServiceProcess } from "../tests/support/service-process.js";
 import { startSystem } from "../tests/support/system.js";
 
 const MiB = 1024 * 1024;
@@ -161,14 +161,6 @@ const timed = async (work: () => Promise<unknown>) => {
 };
 
 const ms = (value: number) => `${(value * 1e3).toFixed(1)} ms`;
-
-/** Waits until a service has logged `message` (queryd's "columnar copy made"), up to a minute. */
-async function loggedEventually(logs: Record<string, unknown>[], message: string): Promise<void> {
-  for (let waited = 0; !logs.some((entry) => entry.msg === message); waited += 100) {
-    if (waited > 60_000) throw new Error(`no "${message}" within a minute`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Raw loopback ceiling: an h2c server in a child process sends `bytes` in
@@ -310,7 +302,7 @@ async function main(rowTotal: number): Promise<void> {
     // Warm: the file cached, read twice, and its columnar copy made.
     for (let i = 0; i < 2; i++) await readStream(clients.query, GROUP_BY(DATASET));
     started = performance.now();
-    await loggedEventually(system.queryd.logs, "columnar copy made");
+    await loggedEventually(system.queryd, "columnar copy made");
     console.log(`columnar copy made ${seconds(started).toFixed(1)} s after the second read`);
 
     // (a) the warm GROUP BY; the rest of the turn splits the gateway's time up.

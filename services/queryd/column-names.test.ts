@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  engine?.close();
+  await engine?.close();
   plain?.closeSync();
   reference?.closeSync();
   await rm(root, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { type QueryFixture, startQueryFixture } from "./testing/query-fixture.js
 
 let fx: QueryFixture;
 const CACHE_BYTES = 16 * 1024 ** 2;
+const MIN_COPY_BYTES = 64 * 1024;
 
 /** A column of every kind a Parquet file holds, NULLs among them. */
 const EVERY_TYPE = `
@@ -24,14 +25,23 @@ const EVERY_TYPE = `
   FROM range(3000), (SELECT 'x' AS txt_inner)`;
 
 beforeAll(async () => {
-  fx = await startQueryFixture({ columnarCopies: true, cacheMaxBytes: CACHE_BYTES });
+  fx = await startQueryFixture({
+    columnarCopyMinBytes: MIN_COPY_BYTES,
+    cacheMaxBytes: CACHE_BYTES,
+  });
   await fx.ingest("wide", EVERY_TYPE);
-  for (const start of [0, 1000, 2000]) {
+  // A small file, one of several hundred KiB, a small one: only the middle one gets a copy.
+  for (const [start, end] of [
+    [0, 1000],
+    [1000, 101_000],
+    [101_000, 102_000],
+  ]) {
     await fx.ingest(
       "parts",
-      `SELECT range AS n, 'part ${start}' AS label FROM range(${start}, ${start + 1000})`,
+      `SELECT range AS n, md5(range::VARCHAR) AS label FROM range(${start}, ${end})`,
     );
   }
+  await fx.ingest("unread", "SELECT md5(range::VARCHAR) AS s FROM range(20000)");
 });
 
 afterAll(async () => {
@@ -39,6 +49,9 @@ afterAll(async () => {
 });
 
 const plan = async (sql: string) => (await fx.query.explainQuery({ sql })).plan;
+
+const snapshotFiles = async (name: string) =>
+  (await fx.catalogFixture.catalog.getDataset({ name })).dataset?.snapshot?.files ?? [];
 
 /** The Arrow stream and JSON rows of a statement. */
 async function answers(sql: string) {
@@ -78,20 +91,41 @@ describe("columnar copies", () => {
     expect(fromCopy.rows).toHaveLength(3000);
   });
 
-  it("read a snapshot of several files from their copies in file order", async () => {
+  it("read a snapshot from its files' copies and the files without one, in file order", async () => {
     const sql = "SELECT n, label FROM parts";
+    const files = await snapshotFiles("parts");
+    expect(files.map((file) => Number(file.size) >= MIN_COPY_BYTES)).toEqual([false, true, false]);
     const fromParquet = await copied(sql);
-    expect(await plan(sql)).not.toContain("READ_PARQUET");
+    expect(files.map((file) => fx.copies?.tableOf(file.sha256) !== undefined)).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    const mixed = await plan(sql);
+    expect(mixed).toContain("READ_PARQUET");
+    expect(mixed).toContain("SEQ_SCAN");
     const fromCopy = await answers(sql);
     expect(fromCopy.rows).toEqual(fromParquet.rows);
     expect(fromCopy.rows.map((row) => JSON.parse(row).n)).toEqual(
-      Array.from({ length: 3000 }, (_, n) => String(n)),
+      Array.from({ length: 102_000 }, (_, n) => String(n)),
     );
   });
 
+  it("count only statements that ran as reads", async () => {
+    const [file] = await snapshotFiles("unread");
+    const failed = (sql: string) => fx.collect({ sql }).catch((error: unknown) => error);
+    for (let i = 0; i < 2; i++) {
+      await fx.query.explainQuery({ sql: "SELECT * FROM unread" });
+      expect(await failed("SELECT no_such_column FROM unread")).toBeInstanceOf(Error);
+    }
+    await fx.copies?.settled();
+    expect(fx.copies?.tableOf(file?.sha256 ?? "")).toBeUndefined();
+    await copied("SELECT count(DISTINCT s) FROM unread");
+    expect(fx.copies?.tableOf(file?.sha256 ?? "")).toBeDefined();
+  });
+
   it("cannot be stood in for by a CTE of the same name", async () => {
-    const { dataset } = await fx.catalogFixture.catalog.getDataset({ name: "wide" });
-    const sha = dataset?.snapshot?.files[0]?.sha256 ?? "";
+    const sha = (await snapshotFiles("wide"))[0]?.sha256 ?? "";
     const sql = `WITH "columnar_${sha}" AS (SELECT 42 AS id) SELECT sum(id) AS n FROM wide`;
     expect(await plan(sql)).toContain("SEQ_SCAN");
     expect((await fx.collect({ sql, format: ResultFormat.JSON })).jsonRows).toEqual([
@@ -106,24 +140,24 @@ describe("columnar copies", () => {
           .getRows()
           .map((row) => String(row[0])),
       );
-    const { dataset } = await fx.catalogFixture.catalog.getDataset({ name: "wide" });
-    const wideSha = dataset?.snapshot?.files[0]?.sha256 ?? "";
+    const wideSha = (await snapshotFiles("wide"))[0]?.sha256 ?? "";
     const copyFile = join(fx.cacheDirectory, wideSha.slice(0, 2), `${wideSha}.duckdb`);
     expect(await databases()).toContain(`columnar_${wideSha}`);
     expect((await stat(copyFile)).size).toBeGreaterThan(0);
     let parquetBytes = 0;
-    for (const name of ["wide", "parts"]) {
+    for (const name of ["wide", "parts", "unread"]) {
       const answer = await fx.catalogFixture.catalog.getDataset({ name });
       parquetBytes += Number(answer.dataset?.snapshot?.size ?? 0n);
     }
     expect(fx.cache.usedBytes()).toBeGreaterThan(parquetBytes);
-    // A file larger than the cache evicts every file that no query holds, copies and all.
+    // A file larger than the cache (so without a copy) evicts every file no query holds, copies and all.
     await fx.ingest(
       "big",
       "SELECT md5(range::VARCHAR) || md5((range + 1)::VARCHAR) AS s FROM range(500000)",
     );
-    await fx.collect({ sql: "SELECT count(*) FROM big" });
+    for (let i = 0; i < 2; i++) await fx.collect({ sql: "SELECT count(*) FROM big" });
     await fx.copies?.settled();
+    expect(fx.copies?.tableOf((await snapshotFiles("big"))[0]?.sha256 ?? "")).toBeUndefined();
     expect(fx.copies?.tableOf(wideSha)).toBeUndefined();
     expect(await databases()).not.toContain(`columnar_${wideSha}`);
     await expect(stat(copyFile)).rejects.toThrow(/ENOENT/);

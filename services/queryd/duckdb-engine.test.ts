@@ -19,7 +19,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  engine?.close();
+  await engine?.close();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -111,5 +111,24 @@ describe("the connection pool", () => {
     held.release();
     const again = await engine.acquire();
     again.release();
+  });
+});
+
+describe("closing the engine", () => {
+  it("interrupts background work and waits for it to stop before releasing the instance", async () => {
+    const closing = await createSmallEngine(join(root, "closing"));
+    let settled = false;
+    const work = closing
+      .withBackgroundConnection((c) =>
+        c.run("SELECT count(*) FROM range(100000000000) WHERE range % 7 = 3"),
+      )
+      .finally(() => {
+        settled = true;
+      });
+    work.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await closing.close();
+    expect(settled).toBe(true);
+    await expect(work).rejects.toThrow(/INTERRUPT/i);
   });
 });

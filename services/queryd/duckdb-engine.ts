@@ -47,8 +47,12 @@ export interface DuckDBEngine {
    * connection kept apart from the pool, one call at a time.
    */
   withBackgroundConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T>;
-  /** Releases every connection and the instance. */
-  close(): void;
+  /**
+   * Interrupts background work, waits for it to stop (a connection closed
+   * while a statement runs on it blocks the process's exit), and releases
+   * every connection and the instance.
+   */
+  close(): Promise<void>;
 }
 
 /**
@@ -90,8 +94,9 @@ export async function createDuckDBEngine(options: DuckDBEngineOptions): Promise<
     acquire: (signal) => pool.acquire(signal),
     withUtilityConnection: utility.run,
     withBackgroundConnection: background.run,
-    close() {
+    async close() {
       background.connection.interrupt();
+      await background.idle();
       for (const connection of [...connections, utility.connection, background.connection]) {
         connection.closeSync();
       }
@@ -109,6 +114,13 @@ function serialConnection(connection: DuckDBConnection) {
       const run = tail.then(() => work(connection));
       tail = run.catch(() => undefined);
       return run;
+    },
+    /** Resolves once the work queued so far has settled. */
+    async idle() {
+      for (let seen: unknown; seen !== tail; ) {
+        seen = tail;
+        await tail;
+      }
     },
   };
 }

@@ -311,6 +311,7 @@ export async function* executeQuery(
       }
     }
     finished = true;
+    resolved.countRead();
     yield* send(
       message({
         case: "summary",

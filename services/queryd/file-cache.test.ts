@@ -157,6 +157,24 @@ describe("the file cache", () => {
     expect(cache.usedBytes()).toBe(1100);
   });
 
+  it("pins a file only if it is cached, fetching nothing", async () => {
+    const cache = await createFileCache({ directory: cacheDir("pin"), maxBytes: 1500, storage });
+    const [a, b] = [await stored(1000), await stored(1000)];
+    reads.length = 0;
+    expect(cache.pinIfCached(a.sha256)).toBeUndefined();
+    expect(reads).toEqual(fetched(0));
+    await cache.acquire([a]).then((lease) => lease.release());
+    const held = cache.pinIfCached(a.sha256);
+    expect(held?.paths).toEqual([
+      join(cacheDir("pin"), a.sha256.slice(0, 2), `${a.sha256}.parquet`),
+    ]);
+    // Over size, yet a is held: b, just released, goes instead.
+    await cache.acquire([b]).then((lease) => lease.release());
+    expect(await readFile(held?.paths[0] ?? "")).toEqual(a.bytes);
+    held?.release();
+    expect(cache.pinIfCached(b.sha256)).toBeUndefined();
+  });
+
   it("reopens with the files already on disk and removes interrupted downloads and copies", async () => {
     const directory = cacheDir("reopen");
     const first = await createFileCache({ directory, maxBytes: 1 << 20, storage });

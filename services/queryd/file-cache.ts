@@ -45,6 +45,8 @@ export interface FileCache {
    * the catalog recorded; storage errors as they come.
    */
   acquire(files: readonly CacheFileRef[], signal?: AbortSignal): Promise<CacheLease>;
+  /** Pins a file only if it is cached now (no fetch): for work worth doing only then. */
+  pinIfCached(sha256: string): CacheLease | undefined;
   /**
    * Attaches something derived from a cached file (a copy in another format):
    * its `bytes` count against the cache's size from now on, and `detach` runs
@@ -216,16 +218,26 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
     return entry;
   }
 
+  /** A lease over pinned entries: releasing it unpins them once and evicts what is over size. */
+  function leaseOf(paths: readonly string[], pinned: readonly Entry[]): CacheLease {
+    let released = false;
+    return {
+      paths,
+      release() {
+        if (released) return;
+        released = true;
+        for (const entry of pinned) entry.pins--;
+        evict();
+      },
+    };
+  }
+
   async function acquire(
     files: readonly CacheFileRef[],
     tally: Tally,
     signal?: AbortSignal,
   ): Promise<CacheLease> {
     const pinned: Entry[] = [];
-    const unpin = () => {
-      for (const entry of pinned.splice(0)) entry.pins--;
-      evict();
-    };
     const settled = await Promise.allSettled(
       files.map(async (file) => {
         const entry = await pin(file, tally, signal);
@@ -235,19 +247,22 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
     );
     const failure = settled.find((result) => result.status === "rejected");
     if (failure) {
-      unpin();
+      leaseOf([], pinned).release();
       throw failure.reason;
     }
     evict();
-    let released = false;
-    return {
-      paths: settled.map((result) => (result as PromiseFulfilledResult<string>).value),
-      release() {
-        if (released) return;
-        released = true;
-        unpin();
-      },
-    };
+    return leaseOf(
+      settled.map((result) => (result as PromiseFulfilledResult<string>).value),
+      pinned,
+    );
+  }
+
+  function pinIfCached(sha: string): CacheLease | undefined {
+    const entry = entries.get(sha);
+    if (entry === undefined) return undefined;
+    entry.pins++;
+    entry.lastUse = ++clock;
+    return leaseOf([entry.path], [entry]);
   }
 
   function attach(sha: string, bytes: number, detach: () => void): boolean {
@@ -262,6 +277,7 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
 
   return {
     stagingDirectory,
+    pinIfCached,
     attach,
     usedBytes: () => used,
     acquire: (files, signal) =>

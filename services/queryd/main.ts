@@ -41,7 +41,7 @@ await runService({
       maxQueued: config.maxQueuedQueries,
     });
     const copies = config.columnarCopies
-      ? createColumnarCopies({ engine, cache, logger })
+      ? createColumnarCopies({ engine, cache, cacheMaxBytes: config.cacheMaxBytes, logger })
       : undefined;
     logger.info("duckdb ready", {
       poolSize: config.poolSize,
@@ -70,7 +70,10 @@ await runService({
         ),
       ],
       interceptors: [internalAuth.serverInterceptor],
-      close: () => engine.close(),
+      close: async () => {
+        copies?.stop();
+        await engine.close();
+      },
     };
   },
 });

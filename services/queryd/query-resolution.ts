@@ -64,6 +64,8 @@ export interface ResolvedQuery {
   readonly current: Promise<boolean>;
   /** Lets the cache evict the files again; call when the statement is done. */
   release(): void;
+  /** Counts the statement as a read of its files, which earns them columnar copies; call once it ran. */
+  countRead(): void;
 }
 
 /** Options of {@link QueryResolver.resolve}. */
@@ -172,9 +174,8 @@ export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
     const lease: CacheLease = await cache.acquire(files, options.signal);
     try {
       const scans = splitPaths(bindings, lease.paths).map((paths, index) =>
-        scanSources(bindings[index]?.snapshot.files ?? [], paths, copies),
+        scanSegments(bindings[index]?.snapshot.files ?? [], paths, copies),
       );
-      copies?.noteRead(files);
       const boundFiles = boundFilesKey(bindings, scans);
       let rewritten = entry.rendering?.boundFiles === boundFiles ? entry.rendering.sql : undefined;
       if (rewritten === undefined) {
@@ -184,10 +185,7 @@ export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
           for (const [index, binding] of bindings.entries()) {
             fragments.set(
               binding.key,
-              await tableFragment(
-                connection,
-                scanOf(binding.snapshot, scans[index] ?? { paths: [] }),
-              ),
+              await tableFragment(connection, scanOf(binding.snapshot, scans[index] ?? [])),
             );
           }
           bindDatasetReferences(references, (reference) => {
@@ -204,6 +202,12 @@ export function createQueryResolver(deps: QueryResolutionDeps): QueryResolver {
         receipts,
         current: confirmed(bindings),
         release: () => lease.release(),
+        countRead: () =>
+          copies?.noteRead(
+            bindings.flatMap(({ snapshot }) =>
+              snapshot.files.length <= MAX_SEGMENTS_PER_SCAN ? snapshot.files : [],
+            ),
+          ),
       };
     } catch (error) {
       lease.release();
@@ -308,41 +312,47 @@ function splitPaths(bindings: readonly Binding[], paths: readonly string[]): str
   });
 }
 
-/** Snapshots of more files than this are read as Parquet even when every file has a copy. */
-const MAX_COPIES_PER_SCAN = 256;
+/** Snapshots of more files than this are read as Parquet, and their files get no copies. */
+const MAX_SEGMENTS_PER_SCAN = 256;
 
-/** What one binding's scan reads: its cached Parquet files, or all their columnar copies. */
-interface ScanSources {
-  readonly paths: readonly string[];
-  readonly tables?: readonly string[];
-}
+/** A part of a snapshot's scan, in file order: a run of cached Parquet files, or one file's copy. */
+type ScanSegment = { readonly paths: readonly string[] } | { readonly table: string };
 
-function scanSources(
+/** What one binding's scan reads: each file's columnar copy where one is made, else the file. */
+function scanSegments(
   files: readonly { sha256: string }[],
   paths: readonly string[],
   copies: ColumnarCopies | undefined,
-): ScanSources {
-  if (copies === undefined || files.length === 0 || files.length > MAX_COPIES_PER_SCAN) {
-    return { paths };
+): ScanSegment[] {
+  if (paths.length === 0) return [];
+  if (copies === undefined || files.length > MAX_SEGMENTS_PER_SCAN) return [{ paths }];
+  const segments: ScanSegment[] = [];
+  let run: string[] = [];
+  for (const [index, file] of files.entries()) {
+    const table = copies.tableOf(file.sha256);
+    if (table === undefined) {
+      run.push(paths[index] ?? "");
+      continue;
+    }
+    if (run.length > 0) segments.push({ paths: run });
+    run = [];
+    segments.push({ table });
   }
-  const tables = files.map((file) => copies.tableOf(file.sha256));
-  return tables.every((table) => table !== undefined) ? { paths, tables } : { paths };
+  if (run.length > 0) segments.push({ paths: run });
+  return segments;
 }
 
 /**
  * What a rewrite depends on besides the text: what each binding scans, or for
  * one without files the columns of its empty scan (named by the fingerprint).
  */
-function boundFilesKey(bindings: readonly Binding[], scans: readonly ScanSources[]): string {
+function boundFilesKey(bindings: readonly Binding[], scans: readonly ScanSegment[][]): string {
   return JSON.stringify(
     bindings.map((binding, index) => {
-      const scan = scans[index];
+      const segments = scans[index] ?? [];
       return [
         binding.key,
-        scan?.tables ??
-          (scan && scan.paths.length > 0
-            ? scan.paths
-            : `empty:${binding.snapshot.schemaFingerprint}`),
+        segments.length > 0 ? segments : `empty:${binding.snapshot.schemaFingerprint}`,
       ];
     }),
   );
@@ -386,19 +396,21 @@ function checkFingerprints(
 }
 
 /**
- * The FROM item that reads a snapshot: the columnar copies of its files in
- * file order, or its files, or for a snapshot without files an empty relation
- * with the snapshot's columns. The files are read in a subquery so that only
- * the snapshot's columns show: `read_parquet` also offers virtual columns
- * such as `filename`, which would name the cache.
+ * The FROM item that reads a snapshot: its scan segments in file order, or
+ * for a snapshot without files an empty relation with the snapshot's
+ * columns. The files are read in a subquery so that only the snapshot's
+ * columns show: `read_parquet` also offers virtual columns such as
+ * `filename`, which would name the cache.
  */
-function scanOf(snapshot: Snapshot, { paths, tables }: ScanSources): string {
-  if (tables !== undefined) {
-    const selects = tables.map((table) => `SELECT * FROM ${table}`);
+function scanOf(snapshot: Snapshot, segments: readonly ScanSegment[]): string {
+  if (segments.length > 0) {
+    const selects = segments.map((segment) =>
+      "table" in segment
+        ? `SELECT * FROM ${segment.table}`
+        : `SELECT * FROM read_parquet([${segment.paths.map(sqlString).join(", ")}])`,
+    );
     return `(${selects.join(" UNION ALL ")}) AS ${sqlIdentifier("t")}`;
   }
-  if (paths.length > 0)
-    return `(SELECT * FROM read_parquet([${paths.map(sqlString).join(", ")}])) AS ${sqlIdentifier("t")}`;
   const columns = (snapshot.schema?.fields ?? []).map(
     (field) => `CAST(NULL AS ${field.type}) AS ${sqlIdentifier(field.name)}`,
   );

@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  engine?.close();
+  await engine?.close();
   await rm(root, { recursive: true, force: true });
 });
 

@@ -83,3 +83,16 @@ export function startServiceProcess(
     });
   });
 }
+
+/** Resolves once the service has logged a line with this `msg`; rejects after `timeoutMs`. */
+export async function loggedEventually(
+  service: ServiceProcess,
+  message: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!service.logs.some((entry) => entry.msg === message)) {
+    if (Date.now() > deadline) throw new Error(`no "${message}" logged within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

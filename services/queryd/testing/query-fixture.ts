@@ -36,8 +36,11 @@ export interface QueryFixtureOptions {
   readonly maxQueued?: number;
   readonly limits?: Partial<ResultLimits>;
   readonly cacheMaxBytes?: number;
-  /** Keeps columnar copies of files read twice, as queryd does by default. */
-  readonly columnarCopies?: boolean;
+  /**
+   * Keeps columnar copies of files read twice, as queryd does by default, of
+   * files of at least this many bytes; none when absent.
+   */
+  readonly columnarCopyMinBytes?: number;
 }
 
 /** A whole query result read from the stream. */
@@ -84,6 +87,7 @@ export async function startQueryFixture(options: QueryFixtureOptions = {}): Prom
   const catalogFixture = await startCatalogFixture();
   const root = await mkdtemp(join(tmpdir(), "queryd-test-"));
   const cacheDirectory = join(root, "cache");
+  const cacheMaxBytes = options.cacheMaxBytes ?? 1024 ** 3;
   const engine = await createDuckDBEngine({
     cacheDirectory,
     tempDirectory: join(root, "spill"),
@@ -95,10 +99,18 @@ export async function startQueryFixture(options: QueryFixtureOptions = {}): Prom
   });
   const cache = await createFileCache({
     directory: cacheDirectory,
-    maxBytes: options.cacheMaxBytes ?? 1024 ** 3,
+    maxBytes: cacheMaxBytes,
     storage: catalogFixture.storage,
   });
-  const copies = options.columnarCopies ? createColumnarCopies({ engine, cache }) : undefined;
+  const copies =
+    options.columnarCopyMinBytes === undefined
+      ? undefined
+      : createColumnarCopies({
+          engine,
+          cache,
+          cacheMaxBytes,
+          minCopyBytes: options.columnarCopyMinBytes,
+        });
   const service = createQueryService({
     catalog: catalogFixture.catalog,
     storage: catalogFixture.storage,
@@ -178,8 +190,7 @@ export async function startQueryFixture(options: QueryFixtureOptions = {}): Prom
     },
     async close() {
       await server.shutdown();
-      await copies?.settled();
-      engine.close();
+      await engine.close();
       await catalogFixture.close();
       await rm(root, { recursive: true, force: true });
     },
