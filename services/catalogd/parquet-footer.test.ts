@@ -160,6 +160,17 @@ describe("readParquetFooter", () => {
     expect(footer.columnStats).toMatchObject([{ column: "l", min: "", max: "", nullCount: -1n }]);
   });
 
+  it("refuses a nested field without a name (a UNION column as DuckDB writes it) as UNNAMED_FIELD", async () => {
+    const path = await writeParquet(
+      "union.parquet",
+      "SELECT range AS id, {'inner': union_value(num := range)} AS u FROM range(3)",
+    );
+    const error = await readParquetFooter(db, path).catch((e: unknown) => ConnectError.from(e));
+    expect((error as ConnectError).code).toBe(Code.InvalidArgument);
+    expect(errorReason(error)).toBe("UNNAMED_FIELD");
+    expect((error as ConnectError).rawMessage).toContain('column "u"');
+  });
+
   it("rejects a CSV file with INVALID_ARGUMENT reason NOT_PARQUET", async () => {
     const path = join(workDirectory, "data.csv");
     await writeFile(path, "a,b\n1,2\n3,4\n5,6\n");

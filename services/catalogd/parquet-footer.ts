@@ -126,11 +126,14 @@ async function describeFooter(
   const root = buildSchemaTree(listing.schemaRows);
 
   const typeNodes: DuckDBType[] = [];
-  const collect = (type: DuckDBType) => {
+  const collect = (column: string, type: DuckDBType) => {
     typeNodes.push(type);
-    for (const child of childTypes(type)) collect(child.type);
+    for (const child of childTypes(type)) {
+      if (child.name === "") throw unnamedField(column);
+      collect(column, child.type);
+    }
   };
-  for (const type of types) collect(type);
+  for (const [i, type] of types.entries()) collect(names[i] ?? "", type);
   const rendered = await renderTypes(connection, typeNodes);
   let next = 0;
   const leafIds: (number | undefined)[] = [];
@@ -156,6 +159,19 @@ async function describeFooter(
 
   const columnStats = await readColumnStats(connection, listing.statsRows, fields, leafIds);
   return { schema: create(SchemaSchema, { fields }), rowCount: listing.rowCount, columnStats };
+}
+
+/**
+ * A struct field without a name (DuckDB writes a UNION column to Parquet so) has no
+ * name a schema or a query could use.
+ */
+function unnamedField(column: string) {
+  return serviceError(
+    Code.InvalidArgument,
+    "UNNAMED_FIELD",
+    `column "${column}" has a nested field without a name (a UNION column written to Parquet has one); give every struct field a name`,
+    { column },
+  );
 }
 
 /** The nested entries of a DuckDB type, named as the Field children are. */
