@@ -2,6 +2,9 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ResultFormat } from "../../gen/lakehouse/query/v1/query_pb.js";
+import { createLogger } from "../kit/logger.js";
+import { createColumnarCopies } from "./columnar-copies.js";
+import { createFileCache } from "./file-cache.js";
 import { type QueryFixture, startQueryFixture } from "./testing/query-fixture.js";
 
 let fx: QueryFixture;
@@ -131,6 +134,36 @@ describe("columnar copies", () => {
     expect((await fx.collect({ sql, format: ResultFormat.JSON })).jsonRows).toEqual([
       '{"n":"4498500"}',
     ]);
+  });
+
+  it("take only room the cache can spare", async () => {
+    await fx.ingest("roomy", "SELECT md5(range::VARCHAR) AS s FROM range(20000, 40000)");
+    const [file] = await snapshotFiles("roomy");
+    if (file === undefined) throw new Error("roomy has no file");
+    const size = Number(file.size);
+    /** How many copies a cache of `maxBytes` holding only this file makes of it. */
+    const copiesWithin = async (maxBytes: number, name: string) => {
+      const cache = await createFileCache({
+        directory: join(fx.cacheDirectory, name),
+        maxBytes,
+        storage: fx.catalogFixture.storage,
+      });
+      const made: string[] = [];
+      const copies = createColumnarCopies({
+        engine: fx.engine,
+        cache,
+        cacheMaxBytes: 4 * size,
+        minCopyBytes: 0,
+        logger: createLogger({ write: (line) => made.push(JSON.parse(line).msg) }),
+      });
+      await cache.acquire([file]).then((lease) => lease.release());
+      copies.noteRead([file]);
+      copies.noteRead([file]);
+      await copies.settled();
+      return made.filter((msg) => msg === "columnar copy made").length;
+    };
+    expect(await copiesWithin(Math.floor(size * 1.5), "tight")).toBe(0);
+    expect(await copiesWithin(size * 3, "roomy")).toBe(1);
   });
 
   it("count against the cache's size and go with their file", async () => {

@@ -14,9 +14,10 @@ import type { CacheFileRef, FileCache } from "./file-cache.js";
  * A file that a second query has read gets its copy made in the background
  * from the verified cached file, one copy at a time: a database file
  * `<sha256>.duckdb` beside it holding one table, attached read-only once
- * complete, and only then scanned. The copy counts against the file cache's
- * size and goes when its file is evicted; the cache removes copies left on
- * disk when it opens. User SQL cannot name a copy: every table a statement
+ * complete, and only then scanned. A copy is made only in room the file
+ * cache has to spare; it counts against the cache's size, and goes before
+ * any file does when the cache needs room, or with its file. The cache
+ * removes copies left on disk when it opens. User SQL cannot name a copy: every table a statement
  * names is a dataset, and qualified names are refused.
  */
 export interface ColumnarCopies {
@@ -95,9 +96,12 @@ export function createColumnarCopies(deps: ColumnarCopiesDeps): ColumnarCopies {
     );
   };
 
-  const copy = async (sha256: string, connection: DuckDBConnection) => {
-    // Only a file still cached is worth a copy; the lease keeps it while it is read.
-    const lease = cache.pinIfCached(sha256);
+  const copy = async (file: CacheFileRef, connection: DuckDBConnection) => {
+    const sha256 = file.sha256;
+    // A copy takes only room the cache has to spare (about its file's size), so
+    // that it never evicts a file; and only a file still cached is worth one.
+    // The lease keeps the file while it is read.
+    const lease = cache.room() >= Number(file.size) ? cache.pinIfCached(sha256) : undefined;
     if (lease === undefined) {
       started.delete(sha256);
       return;
@@ -143,7 +147,7 @@ export function createColumnarCopies(deps: ColumnarCopiesDeps): ColumnarCopies {
     const file = stopped || copying ? undefined : waiting.shift();
     if (file === undefined) return;
     copying = true;
-    inBackground((connection) => copy(file.sha256, connection))
+    inBackground((connection) => copy(file, connection))
       .catch((error: unknown) => {
         // A file without a copy is read as Parquet, as it would be anyway.
         started.delete(file.sha256);

@@ -26,7 +26,8 @@ export const querydConfigSchema = z.object({
   /**
    * Keep a copy in DuckDB's own format of each data file queries read more
    * than once (`<sha256>.duckdb` beside the cached file), so warm scans skip
-   * Parquet decoding. Copies count against `cacheMaxBytes`.
+   * Parquet decoding. Copies take only room `cacheMaxBytes` has to spare, and
+   * are given up before any file is evicted.
    */
   columnarCopies: z.boolean().default(true),
   /** DuckDB `memory_limit`. */

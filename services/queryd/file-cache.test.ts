@@ -138,9 +138,14 @@ describe("the file cache", () => {
     expect(cache.usedBytes()).toBeLessThanOrEqual(2500);
   });
 
-  it("counts an attachment against its size and detaches it when its file is evicted", async () => {
+  it("counts an attachment against its size and gives attachments up before any file", async () => {
     const cache = await createFileCache({ directory: cacheDir("attach"), maxBytes: 2500, storage });
-    const [a, b, c] = [await stored(1000), await stored(500), await stored(600)];
+    const [a, b, c, d] = [
+      await stored(1000),
+      await stored(500),
+      await stored(600),
+      await stored(900),
+    ];
     const detached: string[] = [];
     const held = await cache.acquire([a]);
     expect(cache.attach(a.sha256, 700, () => detached.push("a"))).toBe(true);
@@ -148,13 +153,23 @@ describe("the file cache", () => {
     expect(cache.attach(a.sha256, 1, () => detached.push("again"))).toBe(false);
     expect(cache.attach(b.sha256, 1, () => detached.push("b"))).toBe(false);
     expect(cache.usedBytes()).toBe(1700);
+    expect(cache.room()).toBe(800);
     held.release();
     await cache.acquire([b]).then((lease) => lease.release());
+    expect(cache.attach(b.sha256, 100, () => detached.push("b"))).toBe(true);
     expect(detached).toEqual([]);
-    // 1700 + 500 + 600 > 2500: a and its attachment, the least recently used, go together.
+    // 2300 + 600 > 2500: a's attachment, the least recently used, goes; every file stays.
     await cache.acquire([c]).then((lease) => lease.release());
     expect(detached).toEqual(["a"]);
-    expect(cache.usedBytes()).toBe(1100);
+    expect(cache.usedBytes()).toBe(2200);
+    reads.length = 0;
+    await cache.acquire([a, b, c]).then((lease) => lease.release());
+    expect(reads).toEqual(fetched(0));
+    // 2200 + 900: b's attachment goes first, then the least recently used file (a) with it.
+    await cache.acquire([d]).then((lease) => lease.release());
+    expect(detached).toEqual(["a", "b"]);
+    expect(cache.usedBytes()).toBe(2000);
+    expect(cache.pinIfCached(a.sha256)).toBeUndefined();
   });
 
   it("pins a file only if it is cached, fetching nothing", async () => {

@@ -50,10 +50,14 @@ export interface FileCache {
   /**
    * Attaches something derived from a cached file (a copy in another format):
    * its `bytes` count against the cache's size from now on, and `detach` runs
-   * when the file leaves the cache. Returns false, and attaches nothing, when
-   * the file is not cached or already has an attachment.
+   * when it is given up. Attachments only speed files up, so over size they go
+   * first, least recently used first, and files only once none is left
+   * unpinned. Returns false, and attaches nothing, when the file is not cached
+   * or already has an attachment.
    */
   attach(sha256: string, bytes: number, detach: () => void): boolean;
+  /** Bytes the cache may still take before it evicts anything. */
+  room(): number;
   /** A directory inside the cache root for files the engine writes itself. */
   readonly stagingDirectory: string;
   /** Bytes held now. */
@@ -62,11 +66,10 @@ export interface FileCache {
 
 interface Entry {
   readonly path: string;
-  /** The file's bytes plus those of its attachment. */
-  size: number;
+  readonly size: number;
   pins: number;
   lastUse: number;
-  detach?: () => void;
+  attachment?: { readonly bytes: number; readonly detach: () => void };
 }
 
 /** Files of one acquire found in the cache, and those that had to be (or were being) fetched. */
@@ -148,16 +151,27 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
     }
   }
 
+  function detach(entry: Entry): void {
+    const { attachment } = entry;
+    if (attachment === undefined) return;
+    entry.attachment = undefined;
+    used -= attachment.bytes;
+    attachment.detach();
+  }
+
   function evict(): void {
     if (used <= options.maxBytes) return;
     const candidates = [...entries].filter(([, entry]) => entry.pins === 0);
     candidates.sort(([, a], [, b]) => a.lastUse - b.lastUse);
+    for (const [, entry] of candidates) {
+      if (used <= options.maxBytes) return;
+      detach(entry);
+    }
     for (const [sha, entry] of candidates) {
       if (used <= options.maxBytes) break;
       entries.delete(sha);
       used -= entry.size;
       void rm(entry.path, { force: true });
-      entry.detach?.();
     }
   }
 
@@ -265,11 +279,10 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
     return leaseOf([entry.path], [entry]);
   }
 
-  function attach(sha: string, bytes: number, detach: () => void): boolean {
+  function attach(sha: string, bytes: number, onDetach: () => void): boolean {
     const entry = entries.get(sha);
-    if (entry === undefined || entry.detach !== undefined) return false;
-    entry.size += bytes;
-    entry.detach = detach;
+    if (entry === undefined || entry.attachment !== undefined) return false;
+    entry.attachment = { bytes, detach: onDetach };
     used += bytes;
     evict();
     return true;
@@ -279,6 +292,7 @@ export async function createFileCache(options: FileCacheOptions): Promise<FileCa
     stagingDirectory,
     pinIfCached,
     attach,
+    room: () => Math.max(0, options.maxBytes - used),
     usedBytes: () => used,
     acquire: (files, signal) =>
       inSpan("file-cache.acquire", { "lakehouse.cache.files": files.length }, async (span) => {
