@@ -126,10 +126,14 @@ export function createColumnarCopies(deps: ColumnarCopiesDeps): ColumnarCopies {
         throw error;
       }
       const { size } = await stat(target);
-      if (!cache.attach(sha256, size, () => drop(sha256, target))) {
+      // A copy larger than the room left (its file compressed harder than DuckDB
+      // compresses) would evict files: it is not kept, nor made again.
+      const fits = size <= cache.room();
+      if (!fits || !cache.attach(sha256, size, () => drop(sha256, target))) {
         await connection.run(`DETACH DATABASE ${database}`);
         await rm(target, { force: true });
         started.delete(sha256);
+        if (!fits) failed.set(sha256, true);
         return;
       }
       ready.add(sha256);
