@@ -9,7 +9,7 @@ import { type QueryFixture, startQueryFixture } from "./testing/query-fixture.js
 
 let fx: QueryFixture;
 const CACHE_BYTES = 16 * 1024 ** 2;
-const MIN_COPY_BYTES = 64 * 1024;
+const SMALLEST_COPIED = 64 * 1024;
 
 /** A column of every kind a Parquet file holds, NULLs among them. */
 const EVERY_TYPE = `
@@ -29,7 +29,7 @@ const EVERY_TYPE = `
 
 beforeAll(async () => {
   fx = await startQueryFixture({
-    columnarCopyMinBytes: MIN_COPY_BYTES,
+    columnarCopyMinBytes: SMALLEST_COPIED,
     cacheMaxBytes: CACHE_BYTES,
   });
   await fx.ingest("wide", EVERY_TYPE);
@@ -97,7 +97,7 @@ describe("columnar copies", () => {
   it("read a snapshot from its files' copies and the files without one, in file order", async () => {
     const sql = "SELECT n, label FROM parts";
     const files = await snapshotFiles("parts");
-    expect(files.map((file) => Number(file.size) >= MIN_COPY_BYTES)).toEqual([false, true, false]);
+    expect(files.map((file) => Number(file.size) >= SMALLEST_COPIED)).toEqual([false, true, false]);
     const fromParquet = await copied(sql);
     expect(files.map((file) => fx.copies?.tableOf(file.sha256) !== undefined)).toEqual([
       false,

@@ -49,7 +49,7 @@ const READS_BEFORE_COPY = 2;
  * Files smaller than this get no copy: decoding them costs little, and a
  * DuckDB database file takes some 300–500 KiB however little it holds.
  */
-export const MIN_COPY_BYTES = 1024 * 1024;
+const MIN_COPY_BYTES = 1024 * 1024;
 
 /** Copies kept at once (each is an attached database); beyond, files are read as Parquet. */
 const MAX_COPIES = 1024;
